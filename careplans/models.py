@@ -1,0 +1,1 @@
+"""Holistic assessments and integrated care and support plans (to come)."""

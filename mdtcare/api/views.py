@@ -1,0 +1,71 @@
+"""The API's shared pieces: the token endpoint and the gated viewset base."""
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
+
+from mdtcare.audit.services import access_record
+
+
+class TokenThrottle(AnonRateThrottle):
+    scope = "token"
+
+
+class TokenView(ObtainAuthToken):
+    """``POST username`` and ``password``, get ``{"token": …}`` for the
+    ``Authorization: Token …`` header. Locked out like the log-in page."""
+
+    throttle_classes = [TokenThrottle]
+
+    @extend_schema(
+        request=inline_serializer(
+            "TokenRequest",
+            {"username": serializers.CharField(), "password": serializers.CharField()},
+        ),
+        responses=inline_serializer("TokenResponse", {"token": serializers.CharField()}),
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+
+class GatedReadOnlyViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """A read API over a model registered with the access gate.
+
+    ``get_queryset`` always goes through ``visible_to(user)`` (outside it:
+    404), and each list page or record read writes one access event naming
+    the patients it returned (``audit_patient_ids``)."""
+
+    audit_what = ""
+    gated_queryset = None
+
+    def get_queryset(self):
+        return self.gated_queryset.visible_to(self.request.user)
+
+    def audit_patient_ids(self, objects) -> tuple[list, set]:
+        """(patient ids, network ids) of the objects returned."""
+        raise NotImplementedError
+
+    def list(self, request, *args, **kwargs):
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        objects = page if page is not None else list(queryset)
+        self._record(objects, f"api.{self.audit_what}.list")
+        serializer = self.get_serializer(objects, many=True)
+        if page is not None:
+            return self.get_paginated_response(serializer.data)
+        return Response(serializer.data)
+
+    def retrieve(self, request, *args, **kwargs):
+        instance = self.get_object()
+        self._record([instance], f"api.{self.audit_what}.read")
+        return Response(self.get_serializer(instance).data)
+
+    def _record(self, objects, what):
+        patient_ids, network_ids = self.audit_patient_ids(objects)
+        access_record(
+            request=self.request, what=what, patient_ids=patient_ids, network_ids=network_ids
+        )

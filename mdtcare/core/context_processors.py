@@ -1,0 +1,29 @@
+"""What every page's header needs: the network the user is working in and
+navigation for their role."""
+
+from mdtcare.accounts.models import Membership
+from mdtcare.accounts.selectors import current_membership, memberships_cached
+
+_NAVIGATION = {
+    Membership.Role.MATRON: [("My caseload", "home"), ("Register", "patients:list")],
+    Membership.Role.GP_CHAIR: [("Meetings", "home"), ("Register", "patients:list")],
+    Membership.Role.NAVIGATOR: [("Today", "home"), ("Register", "patients:list")],
+    Membership.Role.ADMIN: [
+        ("Activity", "home"),
+        ("Register", "patients:list"),
+        ("Users", "admin:accounts_user_changelist"),
+        ("Audit", "admin:audit_accessevent_changelist"),
+    ],
+    Membership.Role.MEMBER: [("Home", "home"), ("Register", "patients:list")],
+}
+
+
+def service(request):
+    if not getattr(request, "user", None) or not request.user.is_authenticated:
+        return {}
+    membership = current_membership(request=request)
+    return {
+        "current_membership": membership,
+        "memberships": memberships_cached(request=request),
+        "navigation": _NAVIGATION.get(membership.role, []) if membership else [],
+    }

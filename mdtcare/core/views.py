@@ -1,0 +1,77 @@
+"""Home pages by role, the health check and error pages."""
+
+from django.contrib.auth.decorators import login_not_required
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+
+from mdtcare.accounts.models import Membership
+from mdtcare.accounts.selectors import current_membership
+
+HOME_TEMPLATES = {
+    Membership.Role.MATRON: "home/matron.html",
+    Membership.Role.GP_CHAIR: "home/chair.html",
+    Membership.Role.NAVIGATOR: "home/navigator.html",
+    Membership.Role.ADMIN: "home/admin.html",
+    Membership.Role.MEMBER: "home/member.html",
+}
+
+
+def home(request):
+    """Each role lands on the page that says what needs them."""
+    membership = current_membership(request=request)
+    template = HOME_TEMPLATES.get(membership.role) if membership else "home/no_network.html"
+    return render(request, template, {"membership": membership})
+
+
+@login_not_required
+@never_cache
+def healthz(request):
+    """200 when the database and the broker answer, 503 otherwise."""
+    checks = {"database": _database_ok(), "broker": _broker_ok()}
+    healthy = all(state == "ok" for state in checks.values())
+    return JsonResponse(
+        {"status": "ok" if healthy else "unavailable", **checks}, status=200 if healthy else 503
+    )
+
+
+def _database_ok() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return "ok"
+    except Exception:
+        return "unavailable"
+
+
+def _broker_ok() -> str:
+    from mdtcare.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return "ok"
+    except Exception:
+        return "unavailable"
+
+
+@login_not_required
+def csrf_failure(request, reason=""):
+    return render(request, "errors/csrf.html", status=403)
+
+
+def error_400(request, exception=None):
+    return render(request, "errors/400.html", status=400)
+
+
+def error_403(request, exception=None):
+    return render(request, "errors/403.html", status=403)
+
+
+def error_404(request, exception=None):
+    return render(request, "errors/404.html", status=404)
+
+
+def error_500(request):
+    return render(request, "errors/500.html", status=500)

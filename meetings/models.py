@@ -1,0 +1,1 @@
+"""MDT meetings, agendas, discussion outcomes and actions (to come)."""

@@ -1,0 +1,95 @@
+"""The API base: token log-in, authentication required everywhere, JSON
+errors, and a valid OpenAPI schema with offline docs."""
+
+import pytest
+from django.urls import reverse
+from drf_spectacular.validation import validate_schema
+from rest_framework.test import APIClient
+
+from tests.conftest import PASSWORD
+from tests.factories import PatientFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+def test_token_is_issued_for_a_right_password(api, matron):
+    response = api.post(
+        reverse("api-token"), {"username": "matron", "password": PASSWORD}, format="json"
+    )
+
+    assert response.status_code == 200
+    assert len(response.json()["token"]) == 40
+
+
+def test_token_is_refused_for_a_wrong_password_with_a_json_message(api, matron):
+    response = api.post(
+        reverse("api-token"), {"username": "matron", "password": "wrong"}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert "non_field_errors" in response.json()
+
+
+def test_token_authenticates_api_requests(api, matron, practice_a):
+    patient = PatientFactory(practice=practice_a)
+    token = api.post(
+        reverse("api-token"), {"username": "matron", "password": PASSWORD}, format="json"
+    ).json()["token"]
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+
+    response = api.get(reverse("patient-list"))
+
+    assert [row["id"] for row in response.json()["results"]] == [str(patient.pk)]
+
+
+@pytest.mark.parametrize("url_name", ["patient-list", "api-schema", "api-docs"])
+def test_anonymous_requests_are_refused(api, url_name):
+    response = api.get(reverse(url_name))
+
+    assert response.status_code in (401, 403)
+    if url_name == "patient-list":
+        assert response.json() == {"detail": "Authentication credentials were not provided."}
+
+
+def test_anonymous_request_to_a_detail_is_refused(api, practice_a):
+    patient = PatientFactory(practice=practice_a)
+
+    response = api.get(reverse("patient-detail", args=[patient.pk]))
+
+    assert response.status_code in (401, 403)
+
+
+def test_the_schema_is_valid_openapi(api, matron):
+    api.force_authenticate(matron)
+
+    response = api.get(reverse("api-schema"), {"format": "json"})
+
+    assert response.status_code == 200
+    schema = response.json()
+    validate_schema(schema)
+    assert schema["openapi"].startswith("3.")
+    assert "/api/v1/patients/" in schema["paths"]
+    assert "/api/v1/auth/token/" in schema["paths"]
+
+
+def test_the_docs_page_is_served_without_external_resources(client, matron):
+    client.force_login(matron)
+
+    response = client.get(reverse("api-docs"))
+
+    assert response.status_code == 200
+    assert "swagger-ui" in response.text
+    assert "cdn" not in response.text.lower()
+
+
+def test_api_responses_are_not_cached(api, matron):
+    api.force_authenticate(matron)
+
+    response = api.get(reverse("patient-list"))
+
+    assert response["Cache-Control"] == "no-store"
