@@ -36,8 +36,10 @@ test: venv ## Run the tests (pass pytest options in PYTEST_ARGS)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: venv ## Check code style with ruff (no changes made)
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	@status=0; \
+	echo "$(BIN)/ruff check ."; $(BIN)/ruff check . || status=1; \
+	echo "$(BIN)/ruff format --check ."; $(BIN)/ruff format --check . || status=1; \
+	exit $$status
 
 format: venv ## Sort imports and format the code with ruff
 	$(BIN)/ruff check --select I --fix .

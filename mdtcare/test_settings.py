@@ -25,11 +25,13 @@ if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_TASK_ALWAYS_EAGER = False
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # Only the tests read task results; production needs no result backend.
+    CELERY_RESULT_BACKEND = REDIS_URL
 else:
     CELERY_BROKER_URL = "memory://"
     CELERY_TASK_ALWAYS_EAGER = True
     CELERY_BROKER_TRANSPORT_OPTIONS = {}
-CELERY_RESULT_BACKEND = None
+    CELERY_RESULT_BACKEND = None
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {}

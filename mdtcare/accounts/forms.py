@@ -18,6 +18,8 @@ class LoginForm(AuthenticationForm):
         self.fields["username"].error_messages["required"] = "Enter your username"
         self.fields["password"].error_messages["required"] = "Enter your password"
         self.fields["username"].widget.attrs.update({"autocomplete": "username"})
+        # No autofocus: keyboard and screen-reader users start at the skip link.
+        self.fields["username"].widget.attrs.pop("autofocus", None)
         self.fields["password"].widget.attrs.update({"autocomplete": "current-password"})
 
     def confirm_login_allowed(self, user):
@@ -33,7 +35,12 @@ class TwoFactorForm(forms.Form):
         max_length=12,
         error_messages={"required": "Enter the 6-digit security code"},
         widget=forms.TextInput(
-            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false"}
+            attrs={
+                "autocomplete": "one-time-code",
+                "inputmode": "numeric",
+                "spellcheck": "false",
+                "class": "nhsuk-input--width-10",
+            }
         ),
     )
 
