@@ -36,6 +36,8 @@ export SECURE_SSL_REDIRECT=false
 export SECURE_HSTS_SECONDS=0
 export SESSION_COOKIE_SECURE=false
 export CSRF_COOKIE_SECURE=false
+export NHS_NUMBER_ALLOW_TEST_RANGE=true   # the demo patients have 999 numbers
+export TWO_FACTOR_REQUIRED_FOR=off
 
 # Fail early, before any work, if something already listens on the port.
 if ! "$PY" - "$HOST" "$PORT" <<'EOF'
