@@ -5,11 +5,21 @@ from mdtcare.accounts.models import Membership
 from mdtcare.accounts.selectors import current_membership, memberships_cached
 
 _NAVIGATION = {
-    Membership.Role.MATRON: [("My caseload", "home"), ("Register", "patients:list")],
+    Membership.Role.MATRON: [
+        ("My caseload", "home"),
+        ("Assessments", "assessments"),
+        ("Register", "patients:list"),
+    ],
     Membership.Role.GP_CHAIR: [("Meetings", "home"), ("Register", "patients:list")],
-    Membership.Role.NAVIGATOR: [("Today", "home"), ("Register", "patients:list")],
+    Membership.Role.NAVIGATOR: [
+        ("Today", "home"),
+        ("Worklist", "worklist"),
+        ("Agendas", "agendas"),
+        ("Register", "patients:list"),
+    ],
     Membership.Role.ADMIN: [
         ("Activity", "home"),
+        ("Reports", "reports"),
         ("Register", "patients:list"),
         ("Users", "admin:accounts_user_changelist"),
         ("Audit", "admin:audit_accessevent_changelist"),

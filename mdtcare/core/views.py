@@ -25,6 +25,36 @@ def home(request):
     return render(request, template, {"membership": membership})
 
 
+# Pages the navigation already names, whose features arrive with later work.
+COMING = {
+    "assessments": (
+        "Assessments",
+        "Holistic assessments are not recorded in mdtcare yet. When they are, you will "
+        "start, resume and sign them here.",
+    ),
+    "worklist": (
+        "Worklist",
+        "Actions are not tracked in mdtcare yet. When they are, every action of your "
+        "networks, with its owner and due date, will be listed here.",
+    ),
+    "agendas": (
+        "Agendas",
+        "MDT meetings are not scheduled in mdtcare yet. When they are, you will build "
+        "and publish their agendas here.",
+    ),
+    "reports": (
+        "Reports",
+        "Monthly activity is not counted yet. When meetings and discussions are "
+        "recorded, the figures and their exports will be here.",
+    ),
+}
+
+
+def coming(request, page):
+    title, text = COMING[page]
+    return render(request, "home/coming.html", {"title": title, "text": text})
+
+
 @login_not_required
 @never_cache
 def healthz(request):

@@ -89,3 +89,78 @@ def test_production_settings_pass_the_deploy_check(tmp_path):
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("persona", "links"),
+    [
+        ("matron", ["My caseload", "Assessments", "Register"]),
+        ("chair", ["Meetings", "Register"]),
+        ("navigator", ["Today", "Worklist", "Agendas", "Register"]),
+        ("outsider", ["Home", "Register"]),
+    ],
+)
+def test_navigation_follows_the_role(client, personas, persona, links):
+    client.force_login(getattr(personas, persona))
+
+    response = client.get(reverse("home"))
+
+    nav = response.text.split('aria-label="Menu"')[1].split("</nav>")[0]
+    shown = [label for label in links if f">{label}<" in nav]
+    assert shown == links
+    assert nav.count('class="nhsuk-header__navigation-link"') == len(links)
+
+
+@pytest.mark.parametrize("page", ["assessments", "worklist", "agendas", "reports"])
+def test_pages_still_to_come_say_so_plainly(client, matron, page):
+    client.force_login(matron)
+
+    response = client.get(reverse(page))
+
+    assert response.status_code == 200
+    assert "not" in response.text and "yet" in response.text
+
+
+def test_a_user_in_two_networks_can_change_network(client, matron, network_b):
+    from mdtcare.accounts.models import Membership
+
+    Membership.objects.create(user=matron, network=network_b, role=Membership.Role.MEMBER)
+    client.force_login(matron)
+    assert "Network: North (Community matron)" in client.get(reverse("home")).text
+
+    client.post(reverse("accounts:network_choose"), {"network": str(network_b.pk)})
+
+    assert "Network: South (MDT member)" in client.get(reverse("home")).text
+
+
+def test_a_user_cannot_choose_a_network_they_are_not_in(client, matron, network_b):
+    client.force_login(matron)
+
+    response = client.post(reverse("accounts:network_choose"), {"network": str(network_b.pk)})
+
+    assert response.status_code == 400
+
+
+def test_the_500_page_is_nhs_styled(rf):
+    from mdtcare.core.views import error_500
+
+    request = rf.get("/")
+    response = error_500(request)
+
+    assert response.status_code == 500
+    assert b"Sorry, there is a problem with the service" in response.content
+
+
+def test_log_lines_are_json_with_the_request_id():
+    import json
+    import logging
+
+    from mdtcare.core.logging import JsonFormatter, RequestIdFilter
+
+    record = logging.LogRecord("mdtcare", logging.INFO, __file__, 1, "hello %s", ("there",), None)
+    RequestIdFilter().filter(record)
+    line = json.loads(JsonFormatter().format(record))
+
+    assert line["message"] == "hello there"
+    assert line["level"] == "INFO"
+    assert "request_id" in line

@@ -98,3 +98,19 @@ def test_matron_opens_a_patient_record_from_the_register(page, look_at):
 
     expect(page.locator(".mdt-banner")).to_contain_text("NHS No.")
     look_at(page, "patient-record")
+
+
+@pytest.mark.parametrize(
+    ("username", "links"),
+    [
+        ("navigator", ["Worklist", "Agendas"]),
+        ("matron", ["Assessments"]),
+    ],
+)
+def test_every_navigation_link_opens_an_accessible_page(page, look_at, username, links):
+    log_in(page, username)
+
+    for label in links:
+        page.get_by_role("navigation", name="Menu").get_by_role("link", name=label).click()
+        expect(page.get_by_role("heading", level=1)).to_have_text(label)
+        look_at(page, f"{username}-{label.lower()}")
