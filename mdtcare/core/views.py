@@ -2,7 +2,8 @@
 
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponseServerError, JsonResponse
+from django.template import loader
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
@@ -86,22 +87,53 @@ def _broker_ok() -> str:
         return "unavailable"
 
 
+ERRORS = {
+    400: (
+        "Sorry, there is a problem with the request",
+        "The page could not understand what was sent. Go back and try again.",
+    ),
+    403: (
+        "You do not have permission to do this",
+        "Your role does not allow this action. If you think it should, ask your service admin.",
+    ),
+    404: (
+        "Page not found",
+        "If you typed the web address, check it is correct. If you followed a link to a "
+        "person's record, it may be in a network you do not belong to.",
+    ),
+    500: (
+        "Sorry, there is a problem with the service",
+        "Try again later. Nothing you had saved is lost. If it keeps happening, tell your "
+        "service admin the time it happened.",
+    ),
+}
+
+
+def _error(request, status):
+    title, text = ERRORS[status]
+    return render(request, "errors/error.html", {"title": title, "text": text}, status=status)
+
+
 @login_not_required
 def csrf_failure(request, reason=""):
     return render(request, "errors/csrf.html", status=403)
 
 
 def error_400(request, exception=None):
-    return render(request, "errors/400.html", status=400)
+    return _error(request, 400)
 
 
 def error_403(request, exception=None):
-    return render(request, "errors/403.html", status=403)
+    return _error(request, 403)
 
 
 def error_404(request, exception=None):
-    return render(request, "errors/404.html", status=404)
+    return _error(request, 404)
 
 
 def error_500(request):
-    return render(request, "errors/500.html", status=500)
+    # Rendered without the request's context: whatever failed (the database,
+    # say) must not fail the error page too.
+    title, text = ERRORS[500]
+    html = loader.render_to_string("errors/error.html", {"title": title, "text": text})
+    return HttpResponseServerError(html)
