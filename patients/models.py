@@ -1,8 +1,15 @@
-"""The patient register. The NHS number is a person's identity."""
+"""The patient register: people, their carers, conditions and consent, and
+their case-management episodes (register entries) from referral onwards.
 
+The NHS number is a person's identity: a person is on the register once.
+"""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from mdtcare.audit.models import AppendOnlyQuerySet
 from mdtcare.audit.registry import audited
 from mdtcare.core import nhs_number
 from mdtcare.core.gate import NetworkScopedQuerySet
@@ -13,33 +20,56 @@ class PatientQuerySet(NetworkScopedQuerySet):
     pass
 
 
+class Sex(models.TextChoices):
+    FEMALE = "female", "Female"
+    MALE = "male", "Male"
+    INDETERMINATE = "indeterminate", "Indeterminate"
+    NOT_KNOWN = "not_known", "Not known"
+
+
+class FrailtyCategory(models.TextChoices):
+    """Electronic Frailty Index (eFI) categories."""
+
+    FIT = "fit", "Fit"
+    MILD = "mild", "Mild frailty"
+    MODERATE = "moderate", "Moderate frailty"
+    SEVERE = "severe", "Severe frailty"
+
+
 @audited
 class Patient(BaseModel):
     """A person on the register, seen by the practitioners of their
     registered practice's network."""
 
     network_path = "practice__network"
-
-    class Sex(models.TextChoices):
-        FEMALE = "female", "Female"
-        MALE = "male", "Male"
-        INDETERMINATE = "indeterminate", "Indeterminate"
-        NOT_KNOWN = "not_known", "Not known"
+    Sex = Sex
 
     nhs_number = models.CharField(
         "NHS number", max_length=10, unique=True, validators=[nhs_number.validate]
     )
+    title = models.CharField(max_length=20, blank=True)
     given_name = models.CharField(max_length=100)
     family_name = models.CharField(max_length=100)
     date_of_birth = models.DateField()
     sex = models.CharField(max_length=20, choices=Sex.choices)
+    address = models.CharField(max_length=300, blank=True)
     postcode = models.CharField(max_length=8)
+    phone = models.CharField(max_length=30, blank=True)
     practice = models.ForeignKey(
         "accounts.Organisation",
         on_delete=models.PROTECT,
         related_name="patients",
         limit_choices_to={"type": "gp_practice"},
     )
+    preferred_language = models.CharField(max_length=60, blank=True, default="English")
+    interpreter_needed = models.BooleanField(default=False)
+    accessibility_needs = models.TextField(max_length=2000, blank=True)
+    date_of_death = models.DateField(null=True, blank=True)
+    # The latest risk-stratification result, kept here (its history is in
+    # RiskScore) because the register list filters and sorts on it.
+    risk_score = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
+    risk_scored_on = models.DateField(null=True, blank=True)
+    frailty_category = models.CharField(max_length=10, choices=FrailtyCategory.choices, blank=True)
 
     objects = PatientQuerySet.as_manager()
 
@@ -47,13 +77,25 @@ class Patient(BaseModel):
         ordering = ["family_name", "given_name"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(sex__in=["female", "male", "indeterminate", "not_known"]),
-                name="patients_patient_sex_valid",
+                condition=Q(sex__in=Sex.values), name="patients_patient_sex_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(risk_score__isnull=True)
+                | (Q(risk_score__gte=0) & Q(risk_score__lte=100)),
+                name="patients_patient_risk_score_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(frailty_category="") | Q(frailty_category__in=FrailtyCategory.values),
+                name="patients_patient_frailty_valid",
             ),
         ]
         indexes = [
             # The register list and search by name: ORDER BY family_name, given_name.
             models.Index(fields=["family_name", "given_name"], name="patients_patient_name"),
+            # Search by date of birth: WHERE date_of_birth = ….
+            models.Index(fields=["date_of_birth"], name="patients_patient_dob"),
+            # Case-finding: WHERE risk_score >= threshold ORDER BY risk_score DESC.
+            models.Index(fields=["-risk_score"], name="patients_patient_risk"),
         ]
 
     def __str__(self):
@@ -62,3 +104,300 @@ class Patient(BaseModel):
     @property
     def nhs_number_display(self) -> str:
         return nhs_number.display(self.nhs_number)
+
+
+class LongTermCondition(models.Model):
+    """The curated list of long-term conditions (shipped data, with their
+    SNOMED CT concept ids; see patients/data/README.md)."""
+
+    key = models.SlugField(max_length=60, primary_key=True)
+    name = models.CharField(max_length=120)
+    snomed_ct_id = models.CharField("SNOMED CT concept id", max_length=20, unique=True)
+    snomed_term = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+@audited
+class PatientCondition(BaseModel):
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="conditions")
+    condition = models.ForeignKey(LongTermCondition, on_delete=models.PROTECT, related_name="+")
+    diagnosed_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["condition__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "condition"], name="patients_patientcondition_once"
+            )
+        ]
+
+    def __str__(self):
+        return self.condition_id
+
+
+@audited
+class Carer(BaseModel):
+    """A carer or next of kin of a patient."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="carers")
+    name = models.CharField(max_length=200)
+    relationship = models.CharField(max_length=60)
+    phone = models.CharField(max_length=30, blank=True)
+    is_next_of_kin = models.BooleanField(default=False)
+    is_main_carer = models.BooleanField(default=False)
+    lives_with_patient = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-is_main_carer", "name"]
+
+    def __str__(self):
+        return f"{self.name} ({self.relationship})"
+
+
+class ConsentTopic(models.TextChoices):
+    SHARE_INFORMATION = "share_information", "Sharing information between partners"
+    MDT_DISCUSSION = "mdt_discussion", "Discussion at the MDT"
+
+
+class ConsentDecision(models.TextChoices):
+    GIVEN = "given", "Given"
+    REFUSED = "refused", "Refused"
+    BEST_INTERESTS = "best_interests", "Best-interests decision"
+
+
+class Consent(BaseModel):
+    """One consent decision; the latest per topic is the one in force."""
+
+    Topic = ConsentTopic
+    Decision = ConsentDecision
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="consents")
+    topic = models.CharField(max_length=30, choices=ConsentTopic.choices)
+    decision = models.CharField(max_length=20, choices=ConsentDecision.choices)
+    decided_on = models.DateField()
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    # Who made a best-interests decision and why, in a sentence.
+    note = models.CharField(max_length=500, blank=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-decided_on", "-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(topic__in=ConsentTopic.values), name="patients_consent_topic_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(decision__in=ConsentDecision.values),
+                name="patients_consent_decision_valid",
+            ),
+        ]
+        indexes = [
+            # The consent in force: WHERE patient_id = … ORDER BY decided_on DESC.
+            models.Index(fields=["patient", "-decided_on"], name="patients_consent_latest"),
+        ]
+
+    def __str__(self):
+        return f"{self.topic}: {self.decision}"
+
+
+class RiskScore(models.Model):
+    """One risk-stratification result for a patient (history; the latest is
+    copied onto the patient)."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="risk_scores")
+    score = models.DecimalField(
+        max_digits=4,
+        decimal_places=1,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+    frailty_category = models.CharField(max_length=10, choices=FrailtyCategory.choices, blank=True)
+    scored_on = models.DateField()
+    imported_at = models.DateTimeField(auto_now_add=True)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-scored_on", "-imported_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(score__gte=0) & Q(score__lte=100), name="patients_riskscore_range"
+            ),
+        ]
+        indexes = [
+            # A patient's score history: WHERE patient_id = … ORDER BY scored_on DESC.
+            models.Index(fields=["patient", "-scored_on"], name="patients_riskscore_patient"),
+        ]
+
+    def __str__(self):
+        return f"{self.score} on {self.scored_on}"
+
+
+class RegisterEntryQuerySet(NetworkScopedQuerySet):
+    def open(self):
+        return self.filter(status__in=RegisterEntry.OPEN_STATUSES)
+
+
+class EntryStatus(models.TextChoices):
+    REFERRED = "referred", "Referred"
+    ACCEPTED = "accepted", "Accepted"
+    ACTIVE = "active", "Active"
+    STEPPED_DOWN = "stepped_down", "Stepped down"
+    DISCHARGED = "discharged", "Discharged"
+    DECLINED = "declined", "Declined"
+    DIED = "died", "Died"
+
+
+class ReferralSource(models.TextChoices):
+    """Who referred: every source carries equal weight."""
+
+    GP_PRACTICE = "gp_practice", "GP practice"
+    COMMUNITY_NURSING = "community_nursing", "Community nursing or matron"
+    SOCIAL_CARE = "social_care", "Adult social care"
+    MENTAL_HEALTH = "mental_health", "Mental health"
+    HOSPITAL_DISCHARGE = "hospital_discharge", "Hospital discharge team"
+    VOLUNTARY_SECTOR = "voluntary_sector", "Voluntary sector"
+    RISK_STRATIFICATION = "risk_stratification", "Identified by risk stratification"
+    SELF_OR_FAMILY = "self_or_family", "The person or their family"
+
+
+class Urgency(models.TextChoices):
+    ROUTINE = "routine", "Routine"
+    URGENT = "urgent", "Urgent"
+
+
+class PrimaryNeed(models.TextChoices):
+    PHYSICAL_HEALTH = "physical_health", "Physical health"
+    MENTAL_HEALTH = "mental_health", "Mental health"
+    FRAILTY = "frailty", "Frailty"
+    SOCIAL_CARE = "social_care", "Social care"
+    END_OF_LIFE = "end_of_life", "End of life"
+    OTHER = "other", "Other"
+
+
+@audited
+class RegisterEntry(BaseModel):
+    """A case-management episode: from referral onto the register until the
+    person is stepped down, discharged, declined or dies."""
+
+    network_path = "patient__practice__network"
+    Status = EntryStatus
+    Source = ReferralSource
+    Urgency = Urgency
+    PrimaryNeed = PrimaryNeed
+    OPEN_STATUSES = (EntryStatus.REFERRED, EntryStatus.ACCEPTED, EntryStatus.ACTIVE)
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="entries")
+    status = models.CharField(
+        max_length=20, choices=EntryStatus.choices, default=EntryStatus.REFERRED
+    )
+    # The referral.
+    source = models.CharField(max_length=30, choices=ReferralSource.choices)
+    referrer_name = models.CharField(max_length=200, help_text="Who referred, and their role")
+    referring_organisation = models.ForeignKey(
+        "accounts.Organisation",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="referrals",
+    )
+    reason = models.TextField(max_length=2000)
+    urgency = models.CharField(max_length=10, choices=Urgency.choices, default=Urgency.ROUTINE)
+    referred_on = models.DateField()
+    # A double-submitted referral form carries the same key: one referral.
+    submission_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+    # Triage and case management.
+    decided_on = models.DateField(null=True, blank=True)
+    tier = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(3)]
+    )
+    primary_need = models.CharField(max_length=20, choices=PrimaryNeed.choices, blank=True)
+    clinical_lead = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="lead_entries",
+    )
+    navigator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="navigated_entries",
+    )
+    closed_on = models.DateField(null=True, blank=True)
+
+    objects = RegisterEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-referred_on", "-created_at"]
+        verbose_name_plural = "register entries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient"],
+                condition=Q(status__in=["referred", "accepted", "active"]),
+                name="patients_registerentry_one_open_per_patient",
+                violation_error_message="This person already has an open referral or episode.",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=EntryStatus.values),
+                name="patients_registerentry_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(source__in=ReferralSource.values),
+                name="patients_registerentry_source_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(tier__isnull=True) | Q(tier__lte=3),
+                name="patients_registerentry_tier_range",
+            ),
+        ]
+        indexes = [
+            # The triage queue: WHERE status = 'referred' ORDER BY urgency, referred_on.
+            models.Index(fields=["status", "urgency", "referred_on"], name="patients_entry_triage"),
+            # A patient's episodes: WHERE patient_id = … ORDER BY referred_on DESC.
+            models.Index(fields=["patient", "-referred_on"], name="patients_entry_patient"),
+        ]
+
+    def __str__(self):
+        return f"{self.status} since {self.referred_on}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+
+class EntryStatusChange(models.Model):
+    """One change of an episode's status: who, when and why. Append-only."""
+
+    entry = models.ForeignKey(
+        RegisterEntry, on_delete=models.PROTECT, related_name="status_changes"
+    )
+    from_status = models.CharField(max_length=20, choices=EntryStatus.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=EntryStatus.choices)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    reason = models.CharField(max_length=500, blank=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [
+            # An episode's history: WHERE entry_id = … ORDER BY at.
+            models.Index(fields=["entry", "at"], name="patients_statuschange_entry"),
+        ]
+
+    def __str__(self):
+        return f"{self.from_status or 'new'} → {self.to_status}"

@@ -1,0 +1,35 @@
+"""Who may do what, by their role in the network a record belongs to.
+
+Services call ``require_role`` before they change anything; views and the
+API turn the PermissionDenied it raises into a 403."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+
+from mdtcare.accounts.models import Membership
+
+Role = Membership.Role
+
+# Every role takes part in the MDT; these sets name who does more.
+ALL_ROLES = frozenset(Role.values)
+TRIAGE_ROLES = frozenset({Role.NAVIGATOR, Role.ADMIN})
+CASE_MANAGEMENT_ROLES = frozenset({Role.NAVIGATOR, Role.MATRON, Role.GP_CHAIR})
+REGISTER_KEEPERS = frozenset({Role.NAVIGATOR, Role.ADMIN, Role.MATRON, Role.GP_CHAIR})
+IMPORT_ROLES = frozenset({Role.NAVIGATOR, Role.ADMIN})
+
+
+def role_in(*, user, network_id) -> str | None:
+    return (
+        Membership.objects.filter(user_id=user.pk, network_id=network_id)
+        .values_list("role", flat=True)
+        .first()
+    )
+
+
+def require_role(*, user, network_id, roles: frozenset[str], action: str) -> str:
+    """The user's role in the network, or PermissionDenied naming the action."""
+    role = role_in(user=user, network_id=network_id)
+    if role not in roles:
+        raise PermissionDenied(f"Your role does not allow you to {action}.")
+    return role
