@@ -1,7 +1,7 @@
 from rest_framework import filters, serializers
 
 from mdtcare.api.views import GatedReadOnlyViewSet
-from patients.models import Patient
+from patients.models import Patient, RegisterEntry
 from patients.selectors import patient_search_filter
 
 
@@ -42,3 +42,24 @@ class PatientViewSet(GatedReadOnlyViewSet):
 
     def audit_patient_ids(self, objects):
         return [p.pk for p in objects], {p.practice.network_id for p in objects}
+
+
+class RegisterEntrySerializer(serializers.ModelSerializer):
+    patient = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta:
+        model = RegisterEntry
+        fields = ["id", "patient", "status", "source", "reason", "urgency", "referred_on"]
+        read_only_fields = fields
+
+
+class RegisterEntryViewSet(GatedReadOnlyViewSet):
+    serializer_class = RegisterEntrySerializer
+    gated_queryset = RegisterEntry.objects.select_related("patient__practice")
+    audit_what = "register-entries"
+
+    def get_queryset(self):
+        return super().get_queryset().order_by("-referred_on", "id")
+
+    def audit_patient_ids(self, objects):
+        return [e.patient_id for e in objects], {e.patient.practice.network_id for e in objects}

@@ -401,3 +401,36 @@ class EntryStatusChange(models.Model):
 
     def __str__(self):
         return f"{self.from_status or 'new'} → {self.to_status}"
+
+
+class RiskImport(BaseModel):
+    """An uploaded risk-stratification file: validated whole first, applied
+    only when the user confirms, and then only its valid rows."""
+
+    class Status(models.TextChoices):
+        VALIDATED = "validated", "Checked, waiting for confirmation"
+        APPLIED = "applied", "Imported"
+        DISCARDED = "discarded", "Discarded"
+
+    filename = models.CharField(max_length=255)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.VALIDATED)
+    row_count = models.PositiveIntegerField(default=0)
+    # Valid rows as [line, nhs_number, score, frailty_category, scored_on (ISO)].
+    valid_rows = models.JSONField(default=list)
+    # Bad rows as [line, reason]; file-level problems have line 0.
+    errors = models.JSONField(default=list)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    # How many valid rows matched a patient the uploader may see, when applied.
+    matched_count = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["validated", "applied", "discarded"]),
+                name="patients_riskimport_status_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.filename} ({self.status})"

@@ -4,11 +4,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 from mdtcare.api.views import TokenView
-from patients.api import PatientViewSet
+from patients.api import PatientViewSet, RegisterEntryViewSet
+from patients.api_imports import RiskImportViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("patients", PatientViewSet, basename="patient")
+router.register("register-entries", RegisterEntryViewSet, basename="register-entry")
+router.register("risk-imports", RiskImportViewSet, basename="risk-import")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
