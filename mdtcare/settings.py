@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.forms",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -97,6 +98,9 @@ TEMPLATES = [
         },
     },
 ]
+
+# Widgets render with the project's templates (the NHS.UK date input).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 # Database: SQLite under var/ unless DATABASE_URL names another (PostgreSQL in
 # production and CI).
@@ -265,6 +269,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "EpisodeStatusEnum": "patients.models.EntryStatus",
+        "RiskImportStatusEnum": "patients.models.RiskImport.Status",
+    },
 }
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = ["nhsuk"]
@@ -323,3 +331,9 @@ LOGGING = {
         "axes": {"level": "WARNING"},
     },
 }
+
+# Risk stratification: the case-finding list shows people whose latest risk
+# score is at or above this (0-100); an uploaded score file may be at most
+# this many bytes (5 MB by default).
+CASE_FINDING_THRESHOLD = env.int("CASE_FINDING_THRESHOLD", default=80)
+RISK_IMPORT_MAX_BYTES = env.int("RISK_IMPORT_MAX_BYTES", default=5 * 1024 * 1024)

@@ -1,6 +1,7 @@
 """Home pages by role, the health check and error pages."""
 
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import RequestDataTooBig
 from django.db import connection
 from django.http import HttpResponseServerError, JsonResponse
 from django.shortcuts import render
@@ -120,6 +121,17 @@ def csrf_failure(request, reason=""):
 
 
 def error_400(request, exception=None):
+    if isinstance(exception, RequestDataTooBig):
+        return render(
+            request,
+            "errors/error.html",
+            {
+                "title": "What you sent is too large",
+                "text": "The form held more text than mdtcare accepts (2 MB). Nothing was "
+                "saved. Go back, shorten the text and try again.",
+            },
+            status=400,
+        )
     return _error(request, 400)
 
 
