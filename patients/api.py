@@ -213,6 +213,9 @@ class RegisterEntrySerializer(serializers.ModelSerializer):
             "status_history",
             "created_at",
         ]
+        # One open episode per person and one referral per submission key are
+        # the service's rules (a repeated key returns the first referral).
+        validators = []
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
