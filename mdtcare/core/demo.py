@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
@@ -19,11 +20,23 @@ from faker import Faker
 
 from mdtcare.accounts.models import Membership, Network, Organisation, Profession, User
 from mdtcare.core import nhs_number
-from patients.models import Patient
+from patients.models import (
+    Carer,
+    Consent,
+    EntryStatus,
+    EntryStatusChange,
+    FrailtyCategory,
+    Patient,
+    PatientCondition,
+    PrimaryNeed,
+    ReferralSource,
+    RegisterEntry,
+    RiskScore,
+)
 
 DEMO_PASSWORD = "mdtcare-demo"  # noqa: S105 - the published demo password
 SEED = 20260301
-PATIENTS_PER_PRACTICE = 12
+PATIENTS_PER_PRACTICE = 25
 
 NETWORKS = [("North", "north"), ("South", "south")]
 
@@ -131,36 +144,293 @@ def demo_data_load(*, today: dt.date | None = None) -> dict[str, int]:
             user=user, network=networks["north"], defaults={"role": Membership.Role.MEMBER}
         )
 
+    made["patients"] = _register_load(
+        practices=[organisations[ods] for _, ods, _ in PRACTICES],
+        networks=networks,
+        fake=fake,
+        rng=rng,
+        today=today,
+    )
+    return made
+
+
+# Episodes in every status, in proportions a network might have. The rest
+# of the people have never been referred.
+EPISODE_MIX = [
+    (EntryStatus.ACTIVE, 0.30),
+    (EntryStatus.ACCEPTED, 0.10),
+    (EntryStatus.REFERRED, 0.08),
+    (EntryStatus.STEPPED_DOWN, 0.07),
+    (EntryStatus.DISCHARGED, 0.05),
+    (EntryStatus.DECLINED, 0.04),
+    (EntryStatus.DIED, 0.02),
+]
+PATHS = {
+    EntryStatus.REFERRED: [],
+    EntryStatus.ACCEPTED: [EntryStatus.ACCEPTED],
+    EntryStatus.ACTIVE: [EntryStatus.ACCEPTED, EntryStatus.ACTIVE],
+    EntryStatus.STEPPED_DOWN: [
+        EntryStatus.ACCEPTED,
+        EntryStatus.ACTIVE,
+        EntryStatus.STEPPED_DOWN,
+    ],
+    EntryStatus.DISCHARGED: [EntryStatus.ACCEPTED, EntryStatus.ACTIVE, EntryStatus.DISCHARGED],
+    EntryStatus.DECLINED: [EntryStatus.DECLINED],
+    EntryStatus.DIED: [EntryStatus.ACCEPTED, EntryStatus.ACTIVE, EntryStatus.DIED],
+}
+CLOSING_REASONS = {
+    EntryStatus.STEPPED_DOWN: "Goals met; the practice team carries on",
+    EntryStatus.DISCHARGED: "Moved into a care home out of area",
+    EntryStatus.DECLINED: "Needs are met by the practice and community nursing",
+    EntryStatus.DIED: "",
+}
+COMMON_CONDITIONS = [
+    "hypertension",
+    "osteoarthritis",
+    "type_2_diabetes_mellitus",
+    "copd",
+    "heart_failure",
+    "atrial_fibrillation",
+    "chronic_kidney_disease",
+    "dementia",
+    "depression",
+    "coronary_heart_disease",
+    "frailty",
+    "osteoporosis",
+    "stroke",
+    "cancer",
+    "parkinsons_disease",
+    "asthma",
+]
+REASONS = [
+    "Second emergency admission this winter; struggling at home since discharge",
+    "Two falls in three months; lives alone and family are worried",
+    "Carer breakdown: daughter can no longer manage the care alone",
+    "Frequent GP and out-of-hours contacts about breathlessness",
+    "Memory getting worse; missing medicines and meals",
+    "Low mood and isolation since her husband died",
+    "Several long-term conditions and 12 regular medicines; needs joined-up care",
+]
+REFERRER_ROLES = ["GP", "District nurse", "Social worker", "Discharge coordinator"]
+SOURCES = [choice for choice in ReferralSource.values if choice != "risk_stratification"]
+
+
+def _risk_score(rng: random.Random, *, high: bool) -> Decimal:
+    """Skewed as stratification tools are: most people low, a few (the top
+    2%, ``high``) above 80."""
+    if high:
+        return Decimal(str(round(rng.uniform(80, 99.5), 1)))
+    return Decimal(str(round(min(79.9, rng.betavariate(1.6, 7.5) * 100), 1)))
+
+
+def _frailty(score: Decimal) -> str:
+    if score >= 60:
+        return FrailtyCategory.SEVERE
+    if score >= 35:
+        return FrailtyCategory.MODERATE
+    if score >= 15:
+        return FrailtyCategory.MILD
+    return FrailtyCategory.FIT
+
+
+def _register_load(*, practices, networks, fake, rng, today) -> int:
+    """People, their conditions, carers, consent, risk scores and episodes.
+    Only people whose NHS number is not yet on the register are added, each
+    with all that belongs to them."""
     numbers = nhs_number.test_range_numbers(start=100_000)
-    practices = [organisations[ods] for _, ods, _ in PRACTICES]
     existing = set(Patient.objects.values_list("nhs_number", flat=True))
-    new_patients = []
-    for practice in practices:
-        for _ in range(PATIENTS_PER_PRACTICE):
-            number = next(numbers)
-            sex = rng.choice([Patient.Sex.FEMALE, Patient.Sex.MALE])
-            given = (
-                fake.first_name_female() if sex == Patient.Sex.FEMALE else fake.first_name_male()
+    staff = {
+        code: {
+            role: list(
+                User.objects.filter(
+                    memberships__network=network, memberships__role__in=roles
+                ).order_by("username")
             )
-            family = fake.last_name()
-            age_days = rng.randint(65 * 365, 100 * 365)
-            postcode = fake.postcode()
+            for role, roles in {
+                "leads": [Membership.Role.MATRON, Membership.Role.GP_CHAIR, Membership.Role.MEMBER],
+                "navigators": [Membership.Role.NAVIGATOR],
+            }.items()
+        }
+        for code, network in networks.items()
+    }
+    fallback_navigator = User.objects.get(username="navigator")
+    patients, extras = [], []
+    for practice in practices:
+        for index in range(PATIENTS_PER_PRACTICE):
+            number = next(numbers)
+            person_rng = random.Random(f"{SEED}-{number}")
+            fake.seed_instance(f"{SEED}-{number}")
             if number in existing:
                 continue
-            new_patients.append(
-                Patient(
+            if practice.ods_code == PRACTICES[0][1] and index == 0:
+                patient = _mary(number, practice, today)
+            else:
+                sex = person_rng.choice([Patient.Sex.FEMALE, Patient.Sex.MALE])
+                patient = Patient(
                     nhs_number=number,
-                    given_name=given,
-                    family_name=family,
-                    date_of_birth=today - dt.timedelta(days=age_days),
+                    title=person_rng.choice(["Mrs", "Ms", "Miss"] if sex == "female" else ["Mr"]),
+                    given_name=fake.first_name_female()
+                    if sex == "female"
+                    else fake.first_name_male(),
+                    family_name=fake.last_name(),
+                    date_of_birth=today
+                    - dt.timedelta(days=person_rng.randint(int(65.1 * 365.25), int(99.9 * 365.25))),
                     sex=sex,
-                    postcode=postcode,
+                    address=fake.street_address().replace("\n", ", "),
+                    postcode=fake.postcode(),
+                    phone=fake.phone_number(),
                     practice=practice,
+                    interpreter_needed=person_rng.random() < 0.05,
+                )
+                # One person in every other practice is in the highest-risk
+                # group: with Mary, about 2% of the register.
+                high = index == 13 and practice.ods_code[-1] in "13"
+                score = _risk_score(person_rng, high=high)
+                patient.risk_score = score
+                patient.risk_scored_on = today - dt.timedelta(days=person_rng.randint(3, 40))
+                patient.frailty_category = _frailty(score)
+            patients.append(patient)
+            extras.append((patient, person_rng))
+    Patient.objects.bulk_create(patients)
+
+    navigator_user = fallback_navigator
+    conditions, carers, consents, scores, entries, changes = [], [], [], [], [], []
+    for patient, person_rng in extras:
+        network_code = next(
+            code for code, net in networks.items() if net.pk == patient.practice.network_id
+        )
+        team = staff[network_code]
+        keys = person_rng.sample(COMMON_CONDITIONS, person_rng.randint(1, 5))
+        if patient.family_name == "Okafor":
+            keys = ["copd", "heart_failure", "osteoarthritis"]
+        conditions += [PatientCondition(patient=patient, condition_id=key) for key in keys]
+        if person_rng.random() < 0.5 or patient.family_name == "Okafor":
+            carers.append(
+                Carer(
+                    patient=patient,
+                    name=f"{fake.first_name()} {patient.family_name}",
+                    relationship=person_rng.choice(["Daughter", "Son", "Husband", "Wife", "Niece"]),
+                    phone=fake.phone_number(),
+                    is_main_carer=True,
+                    is_next_of_kin=True,
+                    lives_with_patient=person_rng.random() < 0.3,
                 )
             )
-    Patient.objects.bulk_create(new_patients)
-    made["patients"] = len(new_patients)
-    return made
+        scores.append(
+            RiskScore(
+                patient=patient,
+                score=patient.risk_score,
+                frailty_category=patient.frailty_category,
+                scored_on=patient.risk_scored_on,
+            )
+        )
+        outcome = _pick(person_rng, EPISODE_MIX)
+        if patient.risk_score >= 80:
+            # Found by risk stratification, not yet referred: the case-finding list.
+            outcome = None
+        if patient.family_name == "Okafor":
+            outcome = EntryStatus.ACTIVE
+        if outcome is None:
+            continue
+        for topic in Consent.Topic.values:
+            best_interests = person_rng.random() < 0.08
+            consents.append(
+                Consent(
+                    patient=patient,
+                    topic=topic,
+                    decision=Consent.Decision.BEST_INTERESTS
+                    if best_interests
+                    else Consent.Decision.GIVEN,
+                    decided_on=today - dt.timedelta(days=person_rng.randint(10, 200)),
+                    recorded_by=navigator_user,
+                    note="Lacks capacity for this decision (dementia); agreed with her son "
+                    "and GP in her best interests"
+                    if best_interests
+                    else "",
+                )
+            )
+        referred_on = today - dt.timedelta(days=person_rng.randint(5, 300))
+        lead = person_rng.choice(team["leads"]) if team["leads"] else None
+        navigator = team["navigators"][0] if team["navigators"] else fallback_navigator
+        entry = RegisterEntry(
+            patient=patient,
+            status=outcome,
+            source=person_rng.choice(SOURCES),
+            referrer_name=f"{fake.name()}, {person_rng.choice(REFERRER_ROLES)}",
+            reason=person_rng.choice(REASONS),
+            urgency=RegisterEntry.Urgency.URGENT
+            if person_rng.random() < 0.15
+            else RegisterEntry.Urgency.ROUTINE,
+            referred_on=referred_on,
+        )
+        if patient.family_name == "Okafor":
+            entry.referred_on = today - dt.timedelta(days=40)
+            entry.source = ReferralSource.GP_PRACTICE
+            entry.referrer_name = "Dr Anil Patel, GP"
+            entry.reason = "Second admission for a COPD exacerbation; two falls since Christmas"
+        if outcome != EntryStatus.REFERRED:
+            entry.decided_on = entry.referred_on + dt.timedelta(days=2)
+        if outcome not in (EntryStatus.REFERRED, EntryStatus.DECLINED):
+            entry.clinical_lead = lead
+            entry.navigator = navigator
+            entry.tier = person_rng.randint(1, 3)
+            entry.primary_need = person_rng.choice(PrimaryNeed.values)
+            if patient.family_name == "Okafor":
+                entry.clinical_lead = User.objects.get(username="matron")
+                entry.primary_need = PrimaryNeed.FRAILTY
+                entry.tier = 2
+        if outcome not in RegisterEntry.OPEN_STATUSES:
+            entry.closed_on = min(today, entry.referred_on + dt.timedelta(days=60))
+        if outcome == EntryStatus.DIED:
+            Patient.objects.filter(pk=patient.pk).update(date_of_death=entry.closed_on)
+        entries.append(entry)
+        previous = ""
+        for step in [EntryStatus.REFERRED, *PATHS[outcome]]:
+            changes.append(
+                EntryStatusChange(
+                    entry=entry,
+                    from_status=previous,
+                    to_status=step,
+                    by=navigator,
+                    reason=CLOSING_REASONS.get(step, "Referred" if not previous else ""),
+                )
+            )
+            previous = step
+    PatientCondition.objects.bulk_create(conditions)
+    Carer.objects.bulk_create(carers)
+    Consent.objects.bulk_create(consents)
+    RiskScore.objects.bulk_create(scores)
+    RegisterEntry.objects.bulk_create(entries)
+    EntryStatusChange.objects.bulk_create(changes)
+    return len(patients)
+
+
+def _pick(rng: random.Random, mix):
+    roll = rng.random()
+    for value, share in mix:
+        if roll < share:
+            return value
+        roll -= share
+    return None
+
+
+def _mary(number: str, practice, today: dt.date) -> Patient:
+    """Mary Okafor, whose journey the worked example follows."""
+    return Patient(
+        nhs_number=number,
+        title="Mrs",
+        given_name="Mary",
+        family_name="Okafor",
+        date_of_birth=today.replace(year=today.year - 84) - dt.timedelta(days=30),
+        sex=Patient.Sex.FEMALE,
+        address="Flat 3, 14 Church Lane",
+        postcode="LS6 2QA",
+        phone="0113 496 0123",
+        practice=practice,
+        risk_score=Decimal("87.5"),
+        risk_scored_on=today - dt.timedelta(days=20),
+        frailty_category=FrailtyCategory.MODERATE,
+    )
 
 
 def _demo_user(username, first, last, profession, organisation) -> tuple[User, bool]:
