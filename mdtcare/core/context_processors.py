@@ -9,22 +9,34 @@ _NAVIGATION = {
         ("My caseload", "home"),
         ("Assessments", "assessments"),
         ("Register", "patients:list"),
+        ("Refer someone", "patients:refer_start"),
     ],
-    Membership.Role.GP_CHAIR: [("Meetings", "home"), ("Register", "patients:list")],
+    Membership.Role.GP_CHAIR: [
+        ("Meetings", "home"),
+        ("Register", "patients:list"),
+        ("Refer someone", "patients:refer_start"),
+    ],
     Membership.Role.NAVIGATOR: [
         ("Today", "home"),
+        ("Referrals", "patients:triage"),
         ("Worklist", "worklist"),
         ("Agendas", "agendas"),
         ("Register", "patients:list"),
+        ("Case finding", "patients:case_finding"),
     ],
     Membership.Role.ADMIN: [
         ("Activity", "home"),
         ("Reports", "reports"),
         ("Register", "patients:list"),
+        ("Risk import", "patients:risk_import"),
         ("Users", "admin:accounts_user_changelist"),
         ("Audit", "admin:audit_accessevent_changelist"),
     ],
-    Membership.Role.MEMBER: [("Home", "home"), ("Register", "patients:list")],
+    Membership.Role.MEMBER: [
+        ("Home", "home"),
+        ("Register", "patients:list"),
+        ("Refer someone", "patients:refer_start"),
+    ],
 }
 
 

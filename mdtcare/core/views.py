@@ -10,6 +10,7 @@ from django.views.decorators.cache import never_cache
 
 from mdtcare.accounts.models import Membership
 from mdtcare.accounts.selectors import current_membership
+from patients.selectors import triage_queue
 
 HOME_TEMPLATES = {
     Membership.Role.MATRON: "home/matron.html",
@@ -24,7 +25,10 @@ def home(request):
     """Each role lands on the page that says what needs them."""
     membership = current_membership(request=request)
     template = HOME_TEMPLATES.get(membership.role) if membership else "home/no_network.html"
-    return render(request, template, {"membership": membership})
+    context = {"membership": membership}
+    if membership and membership.role in (Membership.Role.NAVIGATOR, Membership.Role.ADMIN):
+        context["referrals_waiting"] = triage_queue(user=request.user).count()
+    return render(request, template, context)
 
 
 # Pages the navigation already names, whose features arrive with later work.

@@ -94,10 +94,13 @@ def test_production_settings_pass_the_deploy_check(tmp_path):
 @pytest.mark.parametrize(
     ("persona", "links"),
     [
-        ("matron", ["My caseload", "Assessments", "Register"]),
-        ("chair", ["Meetings", "Register"]),
-        ("navigator", ["Today", "Worklist", "Agendas", "Register"]),
-        ("outsider", ["Home", "Register"]),
+        ("matron", ["My caseload", "Assessments", "Register", "Refer someone"]),
+        ("chair", ["Meetings", "Register", "Refer someone"]),
+        (
+            "navigator",
+            ["Today", "Referrals", "Worklist", "Agendas", "Register", "Case finding"],
+        ),
+        ("outsider", ["Home", "Register", "Refer someone"]),
     ],
 )
 def test_navigation_follows_the_role(client, personas, persona, links):
