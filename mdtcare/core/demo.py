@@ -211,7 +211,16 @@ REASONS = [
     "Low mood and isolation since her husband died",
     "Several long-term conditions and 12 regular medicines; needs joined-up care",
 ]
-REFERRER_ROLES = ["GP", "District nurse", "Social worker", "Discharge coordinator"]
+# Who typically refers from each source.
+REFERRER_ROLES = {
+    "gp_practice": "GP",
+    "community_nursing": "District nurse",
+    "social_care": "Social worker",
+    "mental_health": "Community psychiatric nurse",
+    "hospital_discharge": "Discharge coordinator",
+    "voluntary_sector": "Age Well navigator",
+    "self_or_family": "daughter",
+}
 SOURCES = [choice for choice in ReferralSource.values if choice != "risk_stratification"]
 
 
@@ -350,13 +359,14 @@ def _register_load(*, practices, networks, fake, rng, today) -> int:
                 )
             )
         referred_on = today - dt.timedelta(days=person_rng.randint(5, 300))
+        source = person_rng.choice(SOURCES)
         lead = person_rng.choice(team["leads"]) if team["leads"] else None
         navigator = team["navigators"][0] if team["navigators"] else fallback_navigator
         entry = RegisterEntry(
             patient=patient,
             status=outcome,
-            source=person_rng.choice(SOURCES),
-            referrer_name=f"{fake.name()}, {person_rng.choice(REFERRER_ROLES)}",
+            source=source,
+            referrer_name=f"{fake.first_name()} {fake.last_name()}, {REFERRER_ROLES[source]}",
             reason=person_rng.choice(REASONS),
             urgency=RegisterEntry.Urgency.URGENT
             if person_rng.random() < 0.15
