@@ -330,3 +330,71 @@ def test_consent_and_carers_are_recorded(client, matron, practice_a):
     assert patient.consents.get().decision == "given"
     assert patient.carers.get().is_next_of_kin
     assert list(patient.conditions.values_list("condition_id", flat=True)) == ["copd"]
+
+
+def _episode(patient, status="active"):
+    return RegisterEntry.objects.create(
+        patient=patient,
+        status=status,
+        source="gp_practice",
+        referrer_name="Dr Lee",
+        reason="Frail",
+        referred_on=TODAY,
+    )
+
+
+def test_an_mdt_member_cannot_discharge_an_episode(client, outsider, practice_b):
+    entry = _episode(PatientFactory(practice=practice_b))
+    client.force_login(outsider)
+
+    response = client.post(
+        reverse("patients:entry_status", args=[entry.pk]),
+        {"to_status": "discharged", "reason": "Moved away", "expected": "active"},
+    )
+
+    assert response.status_code == 403
+    entry.refresh_from_db()
+    assert entry.status == "active"
+
+
+def test_the_matron_steps_an_episode_down_with_a_reason(client, matron, practice_a):
+    entry = _episode(PatientFactory(practice=practice_a))
+    client.force_login(matron)
+
+    page = client.get(reverse("patients:entry_status", args=[entry.pk]))
+    missing = client.post(
+        reverse("patients:entry_status", args=[entry.pk]),
+        {"to_status": "stepped_down", "expected": "active"},
+    )
+    done = client.post(
+        reverse("patients:entry_status", args=[entry.pk]),
+        {"to_status": "stepped_down", "reason": "Goals met", "expected": "active"},
+    )
+
+    assert "Stepped down" in page.text and "Discharged" in page.text
+    assert "Enter the reason" in missing.text
+    assert done.status_code == 302
+    entry.refresh_from_db()
+    assert entry.status == "stepped_down"
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_form_pages_have_a_pinned_query_count(
+    client, navigator, practice_a, rows, django_assert_num_queries
+):
+    from tests.factories import MembershipFactory
+
+    patient = PatientFactory(practice=practice_a)
+    entry = _episode(patient, status="referred")
+    for _ in range(rows):  # more practitioners to choose from, more carers
+        MembershipFactory(network=practice_a.network)
+        patient.carers.create(name="Someone", relationship="Friend")
+    client.force_login(navigator)
+    client.get(reverse("home"))
+
+    # session, user, memberships, episode, role check, practitioners; the
+    # access event (4); the session's renewed expiry (3).
+    with django_assert_num_queries(14):
+        client.get(reverse("patients:accept", args=[entry.pk]))
+    with django_assert_num_queries(12):
+        client.get(reverse("patients:refer", args=[patient.pk]))
