@@ -253,6 +253,28 @@ def consent_record(
     return consent
 
 
+def long_term_conditions_load() -> int:
+    """Make the curated long-term conditions match the shipped data file
+    (patients/data/long_term_conditions.csv). Idempotent; returns how many
+    rows the file has."""
+    import csv
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent / "data" / "long_term_conditions.csv"
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        LongTermCondition.objects.update_or_create(
+            key=row["key"],
+            defaults={
+                "name": row["name"],
+                "snomed_ct_id": row["snomed_ct_id"],
+                "snomed_term": row["snomed_fsn_or_term"],
+            },
+        )
+    return len(rows)
+
+
 # --- the episode ---------------------------------------------------------------
 
 # Where each status may go next, and who may move it there.

@@ -33,6 +33,7 @@ from patients.models import (
     RegisterEntry,
     RiskScore,
 )
+from patients.services import long_term_conditions_load
 
 DEMO_PASSWORD = "mdtcare-demo"  # noqa: S105 - the published demo password
 SEED = 20260301
@@ -144,6 +145,9 @@ def demo_data_load(*, today: dt.date | None = None) -> dict[str, int]:
             user=user, network=networks["north"], defaults={"role": Membership.Role.MEMBER}
         )
 
+    # Reference data a migration loads; loaded again here because a test
+    # database's flush empties it.
+    long_term_conditions_load()
     made["patients"] = _register_load(
         practices=[organisations[ods] for _, ods, _ in PRACTICES],
         networks=networks,

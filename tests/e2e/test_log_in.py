@@ -94,7 +94,7 @@ def test_outsider_cannot_open_a_north_patient(page, look_at):
 def test_matron_opens_a_patient_record_from_the_register(page, look_at):
     log_in(page, "matron")
     page.get_by_role("link", name="Register", exact=True).click()
-    page.locator("table a").first.click()
+    page.locator("table tbody a").first.click()
 
     expect(page.locator(".mdt-banner")).to_contain_text("NHS No.")
     look_at(page, "patient-record")

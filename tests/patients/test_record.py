@@ -1,0 +1,503 @@
+"""The patient record page: banner, overview, tabs and the slots later work
+fills, the timeline, action links by role, the gate and the access event."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+
+from mdtcare.accounts.models import Membership
+from mdtcare.audit.models import AccessEvent
+from patients import selectors
+from patients.models import Consent, LongTermCondition, RegisterEntry
+from patients.timeline import patient_timeline
+from tests.factories import MembershipFactory, PatientFactory, UserFactory
+from tests.patients.factories_register import (
+    CarerFactory,
+    ConsentFactory,
+    EntryStatusChangeFactory,
+    PatientConditionFactory,
+    RegisterEntryFactory,
+    RiskScoreFactory,
+)
+from tests.patients.test_gate import _verify_second_factor
+
+pytestmark = pytest.mark.django_db
+
+Status = RegisterEntry.Status
+
+# The record page, however long each list on it: session, user, memberships;
+# the patient (with practice, network and who added them); one query each for
+# episodes, their status changes, conditions, carers, consents and risk
+# scores; the access event (in a savepoint, 4); the session (in a savepoint, 3).
+RECORD_PAGE_QUERIES = 17
+
+
+@pytest.fixture
+def patient(practice_a):
+    return PatientFactory(
+        practice=practice_a,
+        title="Mrs",
+        given_name="Mary",
+        family_name="Smith",
+        date_of_birth=dt.date(1941, 3, 2),
+        address="4 Mill Lane\nLeeds",
+        postcode="LS1 4AP",
+        phone="0113 496 0000",
+        preferred_language="Polish",
+        interpreter_needed=True,
+        accessibility_needs="Hard of hearing: face her when speaking.",
+    )
+
+
+def _record(client, user, patient):
+    client.force_login(user)
+    return client.get(reverse("patients:detail", args=[patient.pk]))
+
+
+# --- the banner --------------------------------------------------------------------------
+
+
+def test_banner_names_the_person_with_title_birth_date_age_nhs_number_and_practice(
+    client, matron, patient
+):
+    with time_machine.travel(dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.UTC), tick=False):
+        response = _record(client, matron, patient)
+
+    banner = response.text.split('class="mdt-banner"')[1].split("</section>")[0]
+    assert '<h1 class="mdt-banner__name">SMITH, Mary (Mrs)</h1>' in banner
+    assert "Born 02-Mar-1941 (85y)" in banner
+    assert f"NHS No. <strong>{patient.nhs_number_display}</strong>" in banner
+    assert "Riverside Medical Centre" in banner
+
+
+def test_banner_shows_the_episode_status_and_tier_as_tags(client, matron, patient):
+    RegisterEntryFactory(patient=patient, status=Status.ACTIVE, tier=2)
+
+    response = _record(client, matron, patient)
+
+    banner = response.text.split('class="mdt-banner"')[1].split("</section>")[0]
+    assert '<strong class="nhsuk-tag nhsuk-tag--green">Active</strong>' in banner
+    assert '<strong class="nhsuk-tag nhsuk-tag--white">Tier 2</strong>' in banner
+
+
+def test_banner_of_someone_who_died_shows_the_date_their_age_then_and_a_died_tag(
+    client, matron, patient
+):
+    patient.date_of_death = dt.date(2026, 1, 3)
+    patient.save()
+
+    response = _record(client, matron, patient)
+
+    banner = response.text.split('class="mdt-banner"')[1].split("</section>")[0]
+    assert "Born 02-Mar-1941 (84y)" in banner
+    assert "Died 03-Jan-2026" in banner
+    assert '<strong class="nhsuk-tag nhsuk-tag--grey">Died</strong>' in banner
+
+
+def test_banner_without_a_title_has_no_empty_brackets(client, matron, practice_a):
+    nameless_title = PatientFactory(practice=practice_a, given_name="Alan", family_name="Brown")
+
+    response = _record(client, matron, nameless_title)
+
+    assert '<h1 class="mdt-banner__name">BROWN, Alan</h1>' in response.text
+
+
+# --- the overview --------------------------------------------------------------------------
+
+
+def test_overview_shows_personal_and_contact_details(client, matron, patient):
+    response = _record(client, matron, patient)
+
+    for text in (
+        "4 Mill Lane<br>Leeds",
+        "LS1 4AP",
+        "0113 496 0000",
+        "Polish",
+        'Interpreter needed</dt><dd class="nhsuk-summary-list__value">Yes',
+        "Hard of hearing: face her when speaking.",
+        "2 March 1941",
+        "North network",
+    ):
+        assert text in response.text, text
+
+
+def test_missing_contact_details_say_not_recorded(client, matron, practice_a):
+    bare = PatientFactory(practice=practice_a, address="", phone="")
+
+    response = _record(client, matron, bare)
+
+    assert response.text.count("Not recorded</span>") >= 2
+
+
+def test_consent_in_force_is_the_latest_decision_per_topic_with_who_recorded_it(
+    client, matron, chair, patient
+):
+    ConsentFactory(
+        patient=patient,
+        topic=Consent.Topic.SHARE_INFORMATION,
+        decision=Consent.Decision.REFUSED,
+        decided_on=dt.date(2025, 1, 1),
+        recorded_by=chair,
+    )
+    ConsentFactory(
+        patient=patient,
+        topic=Consent.Topic.SHARE_INFORMATION,
+        decision=Consent.Decision.GIVEN,
+        decided_on=dt.date(2026, 2, 1),
+        recorded_by=matron,
+    )
+
+    response = _record(client, matron, patient)
+
+    consents = dict(response.context["consents"])
+    assert consents["Sharing information between partners"].decision == "given"
+    assert consents["Discussion at the MDT"] is None
+    assert "<strong>Given</strong> on 1 February 2026" in response.text
+    assert f"Recorded by {matron.get_full_name()}" in response.text
+    assert "Ask the person, and record their decision" in response.text
+
+
+def test_conditions_show_their_snomed_ct_id(client, matron, patient):
+    copd = LongTermCondition.objects.get(key="copd")
+    PatientConditionFactory(patient=patient, condition=copd, diagnosed_on=dt.date(2019, 5, 1))
+
+    response = _record(client, matron, patient)
+
+    assert copd.name in response.text
+    assert f"SNOMED CT {copd.snomed_ct_id}" in response.text
+    assert "Diagnosed 1 May 2019" in response.text
+
+
+def test_no_conditions_or_carers_say_so(client, matron, patient):
+    response = _record(client, matron, patient)
+
+    assert "No long-term conditions recorded." in response.text
+    assert "No carers or next of kin recorded." in response.text
+
+
+def test_carers_show_relationship_phone_and_role(client, matron, patient):
+    CarerFactory(
+        patient=patient,
+        name="Anna Smith",
+        relationship="Daughter",
+        phone="07700 900123",
+        is_next_of_kin=True,
+        is_main_carer=True,
+        lives_with_patient=True,
+    )
+
+    response = _record(client, matron, patient)
+
+    assert "Anna Smith" in response.text
+    assert "Daughter, 07700 900123" in response.text
+    assert "Next of kin · Main carer · Lives with Mary" in response.text
+
+
+def test_current_episode_shows_the_referral_allocation_and_latest_risk_score(
+    client, matron, navigator, patient
+):
+    patient.risk_score = Decimal("82.5")
+    patient.risk_scored_on = dt.date(2026, 2, 1)
+    patient.frailty_category = "moderate"
+    patient.save()
+    RiskScoreFactory(patient=patient, score=Decimal("78.0"), scored_on=dt.date(2025, 11, 1))
+    RiskScoreFactory(patient=patient, score=Decimal("82.5"), scored_on=dt.date(2026, 2, 1))
+    RegisterEntryFactory(
+        patient=patient,
+        status=Status.ACTIVE,
+        referred_on=dt.date(2026, 1, 4),
+        source=RegisterEntry.Source.HOSPITAL_DISCHARGE,
+        referrer_name="Ward 7 discharge team",
+        reason="Frequent falls",
+        urgency=RegisterEntry.Urgency.URGENT,
+        tier=3,
+        primary_need=RegisterEntry.PrimaryNeed.FRAILTY,
+        clinical_lead=matron,
+        navigator=navigator,
+    )
+
+    response = _record(client, matron, patient)
+
+    for text in (
+        "Current episode",
+        "4 January 2026 by Ward 7 discharge team",
+        "Hospital discharge team",
+        "Frequent falls",
+        '<strong class="nhsuk-tag nhsuk-tag--red">Urgent</strong>',
+        "Tier 3",
+        "Frailty",
+        matron.get_full_name(),
+        navigator.get_full_name(),
+        "<strong>82.5</strong> (high risk) on 1 February 2026",
+        "Electronic Frailty Index: moderate frailty",
+        "+4.5 since 78.0 on 1 November 2025",
+    ):
+        assert text in response.text, text
+
+
+def test_someone_never_referred_has_no_episode_and_can_be_referred(client, matron, patient):
+    response = _record(client, matron, patient)
+
+    assert "Never referred to the register" in response.text
+    assert "Not scored" in response.text
+    assert reverse("patients:refer", args=[patient.pk]) in response.text
+
+
+def test_episode_history_lists_each_episode_with_its_status_changes(
+    client, matron, navigator, patient
+):
+    earlier = RegisterEntryFactory(
+        patient=patient, status=Status.DISCHARGED, referred_on=dt.date(2024, 2, 1)
+    )
+    EntryStatusChangeFactory(
+        entry=earlier, from_status="", to_status=Status.REFERRED, by=matron, reason="Referred"
+    )
+    EntryStatusChangeFactory(
+        entry=earlier,
+        from_status=Status.REFERRED,
+        to_status=Status.ACCEPTED,
+        by=navigator,
+    )
+    EntryStatusChangeFactory(
+        entry=earlier,
+        from_status=Status.ACCEPTED,
+        to_status=Status.DISCHARGED,
+        by=navigator,
+        reason="Moved out of the area",
+    )
+    RegisterEntryFactory(patient=patient, status=Status.REFERRED, referred_on=dt.date(2026, 1, 4))
+
+    response = _record(client, matron, patient)
+
+    history = response.text.split("Episode history")[1]
+    assert history.index("Referred 4 January 2026") < history.index("Referred 1 February 2024")
+    assert "Accepted → Discharged" in history
+    assert "Moved out of the area" in history
+    assert navigator.get_full_name() in history
+    assert "No changes of status recorded." in history  # the new one has none yet
+
+
+# --- tabs and slots ----------------------------------------------------------------------
+
+
+def test_the_record_has_its_tabs_and_says_what_is_not_recorded_yet(client, matron, patient):
+    response = _record(client, matron, patient)
+
+    for tab, panel in [
+        ("Overview", "overview"),
+        ("Assessments", "assessments"),
+        ("Care plan", "care-plan"),
+        ("MDT discussions", "mdt-discussions"),
+        ("Actions", "actions"),
+        ("Timeline", "timeline"),
+    ]:
+        assert f'<a class="nhsuk-tabs__tab" href="#{panel}">{tab}</a>' in response.text
+        assert f'id="{panel}"' in response.text
+    for sentence in (
+        "Holistic assessments are not recorded in mdtcare yet.",
+        "Integrated care and support plans are not recorded in mdtcare yet.",
+        "MDT meetings are not recorded in mdtcare yet.",
+        "Actions are not recorded in mdtcare yet.",
+    ):
+        assert sentence in response.text
+    assert "Access log" not in response.text
+
+
+def test_an_admin_who_may_read_the_audit_sees_the_access_log_tab(client, admin_user, patient):
+    admin_user.user_permissions.add(Permission.objects.get(codename="view_accessevent"))
+    client.force_login(admin_user)
+    _verify_second_factor(client, admin_user)
+
+    response = client.get(reverse("patients:detail", args=[patient.pk]))
+
+    assert '<a class="nhsuk-tabs__tab" href="#access-log">Access log</a>' in response.text
+    assert reverse("admin:audit_accessevent_patient", args=[patient.pk]) in response.text
+
+
+# --- action links by role and state ---------------------------------------------------------
+
+
+def _links(response) -> set[str]:
+    names = {
+        "Change details": reverse("patients:edit", args=[response.context["patient"].pk]),
+        "Refer": reverse("patients:refer", args=[response.context["patient"].pk]),
+        "Accept or decline": reverse("patients:triage"),
+    }
+    entry = response.context["current_entry"]
+    if entry is not None:
+        names["Change allocation"] = reverse("patients:allocate", args=[entry.pk])
+        names["Change status"] = reverse("patients:entry_status", args=[entry.pk])
+    return {name for name, url in names.items() if f'href="{url}"' in response.text}
+
+
+def test_a_referred_episode_offers_triage_to_the_navigator_not_the_matron(
+    client, matron, navigator, patient
+):
+    RegisterEntryFactory(patient=patient, status=Status.REFERRED)
+
+    assert _links(_record(client, navigator, patient)) == {
+        "Change details",
+        "Accept or decline",
+        "Change allocation",
+        "Change status",
+    }
+    assert _links(_record(client, matron, patient)) == {
+        "Change details",
+        "Change allocation",
+        "Change status",
+    }
+
+
+def test_an_mdt_member_may_change_details_but_not_manage_the_episode(client, network_a, patient):
+    member = UserFactory()
+    MembershipFactory(user=member, network=network_a, role=Membership.Role.MEMBER)
+    RegisterEntryFactory(patient=patient, status=Status.ACTIVE)
+
+    assert _links(_record(client, member, patient)) == {"Change details"}
+
+
+def test_a_closed_episode_offers_a_new_referral(client, matron, patient):
+    RegisterEntryFactory(patient=patient, status=Status.DISCHARGED)
+
+    response = _record(client, matron, patient)
+
+    assert _links(response) == {"Change details", "Refer"}
+    assert "Latest episode" in response.text
+
+
+def test_no_one_can_refer_a_person_who_has_died(client, matron, patient):
+    patient.date_of_death = dt.date(2026, 1, 3)
+    patient.save()
+
+    assert "Refer" not in _links(_record(client, matron, patient))
+
+
+def test_record_links_to_the_pages_that_change_it(client, matron, patient):
+    response = _record(client, matron, patient)
+
+    for name in ("conditions", "carer_add", "consent"):
+        assert reverse(f"patients:{name}", args=[patient.pk]) in response.text
+
+
+# --- the timeline ------------------------------------------------------------------------
+
+
+def _at(day: int, hour: int = 12):
+    return time_machine.travel(dt.datetime(2026, 1, day, hour, 0, tzinfo=dt.UTC), tick=False)
+
+
+def test_timeline_merges_every_kind_of_event_newest_first(client, matron, navigator, practice_a):
+    with _at(1):
+        person = PatientFactory(practice=practice_a, created_by=matron)
+    with _at(2):
+        RiskScoreFactory(patient=person, score=Decimal("85.0"), scored_on=dt.date(2026, 1, 2))
+    with _at(3):
+        entry = RegisterEntryFactory(
+            patient=person, status=Status.ACCEPTED, referred_on=dt.date(2026, 1, 3)
+        )
+        EntryStatusChangeFactory(entry=entry, from_status="", to_status=Status.REFERRED, by=matron)
+    with _at(5):
+        ConsentFactory(patient=person, decided_on=dt.date(2026, 1, 4), recorded_by=matron)
+    with _at(6, hour=9):
+        EntryStatusChangeFactory(
+            entry=entry, from_status=Status.REFERRED, to_status=Status.ACCEPTED, by=navigator
+        )
+    with _at(6, hour=15):
+        PatientConditionFactory(
+            patient=person, condition=LongTermCondition.objects.get(key="copd"), created_by=matron
+        )
+
+    response = _record(client, matron, person)
+
+    timeline = response.context["timeline"]
+    assert [(event.kind, event.on.day) for event in timeline] == [
+        ("condition", 6),
+        ("status", 6),
+        ("consent", 4),
+        ("referral", 3),  # the change into "referred" is the referral, not a second event
+        ("risk", 2),
+        ("person", 1),
+    ]
+    assert timeline[1].title == "Referred → Accepted"
+    assert timeline[1].by == navigator.get_full_name()
+    assert timeline[4].title == "Risk score 85.0 (high)"
+    panel = response.text.split('id="timeline"')[1]
+    assert panel.index("Chronic obstructive pulmonary disease recorded") < panel.index(
+        "Referred to the register"
+    )
+    assert "6 January 2026 at 09:00" in panel
+
+
+def test_timeline_ends_with_the_death_of_the_person(client, matron, practice_a):
+    with _at(1):
+        person = PatientFactory(practice=practice_a, date_of_death=dt.date(2026, 1, 1))
+
+    timeline = _record(client, matron, person).context["timeline"]
+
+    assert [event.kind for event in timeline] == ["death", "person"]
+
+
+def test_timeline_runs_no_query_of_its_own(matron, practice_a, django_assert_num_queries):
+    person = PatientFactory(practice=practice_a)
+    entry = RegisterEntryFactory(patient=person)
+    EntryStatusChangeFactory.create_batch(3, entry=entry)
+    ConsentFactory.create_batch(3, patient=person)
+    RiskScoreFactory.create_batch(3, patient=person)
+    PatientConditionFactory.create_batch(3, patient=person)
+    record = selectors.patient_record(user=matron, patient_id=person.pk)
+
+    with django_assert_num_queries(0):
+        timeline = patient_timeline(record)
+    assert len(timeline) == 1 + 3 + 3 + 3 + 3 + 1
+
+
+# --- the gate and the audit ----------------------------------------------------------------
+
+
+def test_the_outsider_gets_404_and_nothing_of_the_record(client, outsider, patient):
+    RegisterEntryFactory(patient=patient, status=Status.ACTIVE)
+
+    response = _record(client, outsider, patient)
+
+    assert response.status_code == 404
+    assert "SMITH" not in response.text
+    assert patient.nhs_number_display not in response.text
+    assert not AccessEvent.objects.exists()
+
+
+def test_every_view_of_the_record_writes_one_access_event(client, chair, patient):
+    _record(client, chair, patient)
+    _record(client, chair, patient)
+
+    events = AccessEvent.objects.order_by("at")
+    assert [event.what for event in events] == ["patient.view", "patient.view"]
+    for event in events:
+        assert list(event.patients.values_list("patient_id", flat=True)) == [patient.pk]
+        assert event.reason == "member of North as GP chair"
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_record_page_query_count_does_not_grow_with_rows(
+    client, matron, navigator, patient, rows, django_assert_num_queries
+):
+    for _ in range(rows - 1):
+        RegisterEntryFactory(patient=patient, status=Status.DISCHARGED, clinical_lead=matron)
+    entry = RegisterEntryFactory(
+        patient=patient, status=Status.ACTIVE, clinical_lead=matron, navigator=navigator
+    )
+    EntryStatusChangeFactory.create_batch(rows, entry=entry, by=navigator)
+    CarerFactory.create_batch(rows, patient=patient)
+    ConsentFactory.create_batch(rows, patient=patient, recorded_by=matron)
+    RiskScoreFactory.create_batch(rows, patient=patient, imported_by=navigator)
+    for condition in LongTermCondition.objects.order_by("key")[:rows]:
+        PatientConditionFactory(patient=patient, condition=condition, created_by=matron)
+    client.force_login(matron)
+    client.get(reverse("home"))  # settle the session
+
+    with django_assert_num_queries(RECORD_PAGE_QUERIES):
+        response = client.get(reverse("patients:detail", args=[patient.pk]))
+    assert len(response.context["carers"]) == rows
