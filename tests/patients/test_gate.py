@@ -11,8 +11,8 @@ from tests.factories import PatientFactory
 pytestmark = pytest.mark.django_db
 
 # An API list page, whatever its length: session, user, memberships, count,
-# the page, the patients' conditions (one prefetch); the access event and its patients (in a savepoint, 4); the
-# session's renewed expiry (in a savepoint, 3).
+# the page, the patients' conditions (one prefetch); the access event and its
+# patients (in a savepoint, 4); the session's renewed expiry (in a savepoint, 3).
 PINNED_QUERIES = 13
 # The register page, whatever its length: session, user, memberships, count,
 # the page (each patient's latest episode is a subquery of the page's query,
