@@ -419,6 +419,8 @@ class RiskImport(BaseModel):
     valid_rows = models.JSONField(default=list)
     # Bad rows as [line, reason]; file-level problems have line 0.
     errors = models.JSONField(default=list)
+    # Columns of the file that the import does not use.
+    ignored_columns = models.JSONField(default=list)
     applied_at = models.DateTimeField(null=True, blank=True)
     # How many valid rows matched a patient the uploader may see, when applied.
     matched_count = models.PositiveIntegerField(null=True, blank=True)
