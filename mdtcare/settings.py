@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "csp",
     "mdtcare.core",
+    "mdtcare.notifications",
     "patients",
     "careplans",
     "meetings",

@@ -7,7 +7,7 @@ from mdtcare.accounts.selectors import current_membership, memberships_cached
 _NAVIGATION = {
     Membership.Role.MATRON: [
         ("My caseload", "home"),
-        ("Assessments", "assessments"),
+        ("Assessments", "careplans:assessment_list"),
         ("Register", "patients:list"),
         ("Refer someone", "patients:refer_start"),
     ],

@@ -33,11 +33,6 @@ def home(request):
 
 # Pages the navigation already names, whose features arrive with later work.
 COMING = {
-    "assessments": (
-        "Assessments",
-        "Holistic assessments are not recorded in mdtcare yet. When they are, you will "
-        "start, resume and sign them here.",
-    ),
     "worklist": (
         "Worklist",
         "Actions are not tracked in mdtcare yet. When they are, every action of your "

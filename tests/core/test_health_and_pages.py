@@ -114,7 +114,7 @@ def test_navigation_follows_the_role(client, personas, persona, links):
     assert nav.count('class="nhsuk-header__navigation-link"') == len(links)
 
 
-@pytest.mark.parametrize("page", ["assessments", "worklist", "agendas", "reports"])
+@pytest.mark.parametrize("page", ["worklist", "agendas", "reports"])
 def test_pages_still_to_come_say_so_plainly(client, matron, page):
     client.force_login(matron)
 
