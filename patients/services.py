@@ -11,11 +11,14 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from mdtcare.accounts import permissions
 from mdtcare.accounts.models import Membership, Organisation, User
 from mdtcare.core import nhs_number as nhs
+from mdtcare.notifications.models import Notification
+from mdtcare.notifications.services import notifications_raise
 from patients.models import (
     Carer,
     Consent,
@@ -367,6 +370,18 @@ def referral_create(
         ) from exc
     EntryStatusChange.objects.create(
         entry=entry, from_status="", to_status=EntryStatus.REFERRED, by=by, reason="Referred"
+    )
+    # The network's navigators hear of it (delivered from the outbox).
+    notifications_raise(
+        kind=Notification.Kind.REFERRAL_RECEIVED,
+        event_id=f"referral:{entry.pk}",
+        recipients=User.objects.filter(
+            is_active=True,
+            memberships__network_id=patient.practice.network_id,
+            memberships__role=Membership.Role.NAVIGATOR,
+        ).exclude(pk=by.pk),
+        patient_id=patient.pk,
+        link=reverse("patients:triage"),
     )
     return entry
 

@@ -171,6 +171,16 @@ def test_any_member_refers_and_the_history_starts(chair, practice_a):
     assert (change.from_status, change.to_status, change.by) == ("", "referred", chair)
 
 
+def test_a_referral_tells_the_networks_navigators(chair, navigator, practice_a):
+    from mdtcare.notifications.models import Notification
+
+    entry = _refer(chair, PatientFactory(practice=practice_a))
+
+    [notification] = Notification.objects.all()
+    assert (notification.recipient, notification.kind) == (navigator, "referral_received")
+    assert notification.event_id == f"referral:{entry.pk}"
+
+
 def test_a_double_submitted_referral_makes_one_referral(chair, practice_a):
     patient = PatientFactory(practice=practice_a)
     key = uuid.uuid4()
