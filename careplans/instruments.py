@@ -50,6 +50,8 @@ class Score:
     def __str__(self) -> str:
         if self.total is None:
             return "incomplete"
+        if not self.maximum:  # a count, such as falls, has no maximum
+            return f"{self.total}" + (f" ({self.band})" if self.band else "")
         return f"{self.total}/{self.maximum}" + (f" ({self.band})" if self.band else "")
 
 
@@ -326,7 +328,7 @@ def falls_score(answers: dict) -> Score:
     fell = answers.get("fell_last_12_months")
     if fell in (None, ""):
         return Score("falls", None, 0)
-    count = int(answers.get("falls_count") or 0) if fell else 0
+    count = int(answers.get("falls_count") or 0) if fell == "yes" else 0
     flags = []
     tug = answers.get("tug_seconds")
     if tug not in (None, ""):

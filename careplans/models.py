@@ -10,7 +10,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 
-from mdtcare.audit.models import AppendOnlyQuerySet
+from mdtcare.audit.models import AppendOnlyModel
 from mdtcare.audit.registry import audited
 from mdtcare.core.gate import NetworkScopedQuerySet
 from mdtcare.core.models import BaseModel
@@ -116,7 +116,8 @@ class Assessment(BaseModel):
         return self.status == AssessmentStatus.COMPLETED
 
 
-class AssessmentAmendment(BaseModel):
+@audited
+class AssessmentAmendment(AppendOnlyModel, BaseModel):
     """A correction to a signed assessment's section, with its reason. The
     original answers stay as they were signed."""
 
@@ -125,8 +126,6 @@ class AssessmentAmendment(BaseModel):
     before = models.JSONField(encoder=DjangoJSONEncoder)
     after = models.JSONField(encoder=DjangoJSONEncoder)
     reason = models.CharField(max_length=500)
-
-    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at"]

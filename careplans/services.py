@@ -4,9 +4,12 @@ checks who may do it; the change triggers audit every row."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import logging
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
@@ -21,6 +24,8 @@ from mdtcare.accounts.models import User
 from mdtcare.notifications.models import Notification
 from mdtcare.notifications.services import notifications_raise
 from patients.models import Patient, RegisterEntry
+
+logger = logging.getLogger(__name__)
 
 
 class StaleAssessment(ValidationError):
@@ -69,6 +74,10 @@ def assessment_start(
     re-assessment that starts from its (amended) answers. A person with no
     open episode may be assessed, with a warning."""
     _require_assessor_role(user=by, patient=patient, action="assess people in this network")
+    draft = Assessment.objects.filter(patient=patient, status=Assessment.Status.DRAFT).first()
+    if draft is not None:
+        # One draft at a time: a second start (or a double click) resumes it.
+        return Started(draft, ("This person has a draft assessment already: continue it.",))
     assessed_on = assessed_on or timezone.localdate()
     if assessed_on > timezone.localdate():
         raise ValidationError({"assessed_on": ["The assessment date cannot be in the future"]})
@@ -98,7 +107,13 @@ def assessment_start(
     return Started(assessment, warnings)
 
 
+def _as_stored(answers: dict) -> dict:
+    """Answers as the JSON field stores them (dates and decimals as text)."""
+    return json.loads(json.dumps(answers, cls=DjangoJSONEncoder))
+
+
 def _changed_questions(section_key: str, theirs: dict, yours: dict) -> list[str]:
+    theirs, yours = _as_stored(theirs), _as_stored(yours)
     form = SECTIONS_BY_KEY[section_key].form()
     return [
         str(form.fields[key].label) if key in form.fields else key
@@ -147,6 +162,8 @@ def assessment_section_save(
         details = details or {}
         if details.get("assessed_on") and details["assessed_on"] > timezone.localdate():
             raise ValidationError({"assessed_on": ["The assessment date cannot be in the future"]})
+        if "setting" in details and details["setting"] not in Assessment.Setting.values:
+            raise ValidationError({"setting": ["Choose where the assessment took place"]})
         fields.update(
             {
                 key: value
@@ -169,7 +186,12 @@ def assessment_section_save(
 def _check_instrument_answers(section: str, answers: dict) -> None:
     """Answers posted straight to the service (the API) get the same checks
     as the form: every instrument item takes only its published values."""
-    form = SECTIONS_BY_KEY[section].form(data={key: value for key, value in answers.items()})
+    # Lists (the "what matters" statements) are checked as the lines the form takes.
+    data = {
+        key: "\n".join(value) if isinstance(value, list) else value
+        for key, value in answers.items()
+    }
+    form = SECTIONS_BY_KEY[section].form(data=data)
     if not form.is_valid():
         raise ValidationError(
             {key: [str(message) for message in messages] for key, messages in form.errors.items()}
@@ -181,14 +203,19 @@ def _raise_self_harm_alert(assessment: Assessment) -> None:
     episode has none yet, the network's navigators). Delivered by the
     notifications service; raised once per assessment."""
     entry = RegisterEntry.objects.filter(patient=assessment.patient).open().first()
-    recipients = [entry.clinical_lead, entry.navigator] if entry else []
-    if not any(recipients):
-        recipients = list(
-            User.objects.filter(
-                memberships__network_id=assessment.patient.practice.network_id,
-                memberships__role=permissions.Role.NAVIGATOR,
-            )
-        )
+    network_id = assessment.patient.practice.network_id
+    recipients = [
+        user
+        for user in ((entry.clinical_lead, entry.navigator) if entry else ())
+        if user is not None and user.is_active
+    ]
+    if entry is None or entry.navigator is None or not entry.navigator.is_active:
+        # No navigator of their own: every navigator of the network hears.
+        recipients += _active_in_role(network_id, permissions.Role.NAVIGATOR)
+    if not recipients:
+        recipients = _active_in_role(network_id, permissions.Role.ADMIN)
+    if not recipients:
+        logger.error("Self-harm alert for assessment %s has no one to go to", assessment.pk)
     notifications_raise(
         kind=Notification.Kind.SELF_HARM_ALERT,
         event_id=f"assessment:{assessment.pk}",
@@ -196,6 +223,14 @@ def _raise_self_harm_alert(assessment: Assessment) -> None:
         urgent=True,
         patient_id=assessment.patient_id,
         link=reverse("careplans:assessment", args=[assessment.pk]),
+    )
+
+
+def _active_in_role(network_id, role) -> list[User]:
+    return list(
+        User.objects.filter(
+            is_active=True, memberships__network_id=network_id, memberships__role=role
+        )
     )
 
 
@@ -219,6 +254,9 @@ def assessment_complete(*, by: User, assessment: Assessment, expected_version: i
         return current
     if by.pk != current.assessor_id:
         raise PermissionDenied("Only the assessor can sign this assessment.")
+    _require_assessor_role(
+        user=by, patient=current.patient, action="sign assessments in this network"
+    )
     if current.version != expected_version:
         raise StaleAssessment(current, [])
     missing = sections_incomplete(current)

@@ -273,6 +273,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "EpisodeStatusEnum": "patients.models.EntryStatus",
         "RiskImportStatusEnum": "patients.models.RiskImport.Status",
+        "AssessmentStatusEnum": "careplans.models.AssessmentStatus",
+        "CarePlanStatusEnum": "careplans.models.CarePlanStatus",
     },
 }
 

@@ -252,6 +252,9 @@ class ReasonSerializer(serializers.Serializer):
 
 
 class RegisterEntryFilter(filters.FilterSet):
+    # A plain UUID filter: a choice filter would say whether the id exists.
+    patient = filters.UUIDFilter(field_name="patient_id")
+
     class Meta:
         model = RegisterEntry
         fields = ["status", "patient", "urgency", "source"]

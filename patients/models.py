@@ -9,7 +9,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from mdtcare.audit.models import AppendOnlyQuerySet
+from mdtcare.audit.models import AppendOnlyModel
 from mdtcare.audit.registry import audited
 from mdtcare.core import nhs_number
 from mdtcare.core.gate import NetworkScopedQuerySet
@@ -170,7 +170,8 @@ class ConsentDecision(models.TextChoices):
     BEST_INTERESTS = "best_interests", "Best-interests decision"
 
 
-class Consent(BaseModel):
+@audited
+class Consent(AppendOnlyModel, BaseModel):
     """One consent decision; the latest per topic is the one in force."""
 
     Topic = ConsentTopic
@@ -185,8 +186,6 @@ class Consent(BaseModel):
     )
     # Who made a best-interests decision and why, in a sentence.
     note = models.CharField(max_length=500, blank=True)
-
-    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["-decided_on", "-created_at"]
@@ -208,7 +207,7 @@ class Consent(BaseModel):
         return f"{self.topic}: {self.decision}"
 
 
-class RiskScore(models.Model):
+class RiskScore(AppendOnlyModel):
     """One risk-stratification result for a patient (history; the latest is
     copied onto the patient)."""
 
@@ -224,8 +223,6 @@ class RiskScore(models.Model):
     imported_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
-
-    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["-scored_on", "-imported_at"]
@@ -378,7 +375,7 @@ class RegisterEntry(BaseModel):
         return self.status in self.OPEN_STATUSES
 
 
-class EntryStatusChange(models.Model):
+class EntryStatusChange(AppendOnlyModel):
     """One change of an episode's status: who, when and why. Append-only."""
 
     entry = models.ForeignKey(
@@ -389,8 +386,6 @@ class EntryStatusChange(models.Model):
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField(auto_now_add=True)
     reason = models.CharField(max_length=500, blank=True)
-
-    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["at", "id"]

@@ -21,6 +21,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Concat, NullIf, Trim
 
+from careplans.models import Assessment
 from mdtcare.accounts.models import Membership, Organisation, User
 from mdtcare.core import nhs_number
 from mdtcare.core.gate import get_visible_or_404, network_ids_of
@@ -110,6 +111,14 @@ def patient_record(*, user, patient_id) -> Patient:
             Prefetch("consents", queryset=Consent.objects.select_related("recorded_by")),
             # The score history: the change since last time and the timeline.
             Prefetch("risk_scores", queryset=RiskScore.objects.select_related("imported_by")),
+            # Holistic assessments, latest first, with who assessed and the
+            # amendments their scores are read from (one query each).
+            Prefetch(
+                "assessments",
+                queryset=Assessment.objects.select_related("assessor")
+                .prefetch_related("amendments")
+                .order_by("-assessed_on", "-created_at"),
+            ),
         ),
         user,
         pk=patient_id,

@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
+from careplans.api import AssessmentViewSet
 from mdtcare.api.views import TokenView
 from patients.api import PatientViewSet, RegisterEntryViewSet
 from patients.api_imports import RiskImportViewSet
@@ -12,6 +13,7 @@ router.include_root_view = False
 router.register("patients", PatientViewSet, basename="patient")
 router.register("register-entries", RegisterEntryViewSet, basename="register-entry")
 router.register("risk-imports", RiskImportViewSet, basename="risk-import")
+router.register("assessments", AssessmentViewSet, basename="assessment")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),

@@ -16,6 +16,24 @@ class AppendOnlyQuerySet(models.QuerySet):
         raise PermissionError("Audit records are append-only.")
 
 
+class AppendOnlyModel(models.Model):
+    """A history row: written once, never changed or deleted through the
+    application (its queryset refuses bulk changes too)."""
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError(f"{self._meta.verbose_name} rows are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError(f"{self._meta.verbose_name} rows are append-only.")
+
+
 class ChangeEvent(models.Model):
     """One insert, update or delete of an audited table's row."""
 

@@ -18,6 +18,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from faker import Faker
 
+from careplans.demo import assessments_load
 from mdtcare.accounts.models import Membership, Network, Organisation, Profession, User
 from mdtcare.core import nhs_number
 from patients.models import (
@@ -155,6 +156,7 @@ def demo_data_load(*, today: dt.date | None = None) -> dict[str, int]:
         rng=rng,
         today=today,
     )
+    made["assessments"] = assessments_load(today=today)
     return made
 
 

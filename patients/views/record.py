@@ -1,6 +1,6 @@
 """The patient record page: the banner, then tabs for the overview, the
-parts later work fills (assessments, care plan, MDT discussions, actions)
-and the timeline."""
+holistic assessments, the parts later work fills (care plan, MDT
+discussions, actions) and the timeline."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from careplans import instruments
+from careplans.models import Assessment
+from careplans.scoring import assessment_scores, effective_answers
 from mdtcare.accounts import permissions
 from mdtcare.accounts.selectors import memberships_cached
 from mdtcare.audit.services import access_record
@@ -28,9 +31,15 @@ class RecordActions:
     triage: bool
     manage_episode: bool
     access_log: bool
+    # Start an assessment (a re-assessment once one is signed); not while a
+    # draft is open, which is resumed instead, nor for someone who has died.
+    start_assessment: bool
+    resume_draft: bool
 
 
-def _actions(request, patient, current: RegisterEntry | None) -> RecordActions:
+def _actions(
+    request, patient, current: RegisterEntry | None, *, draft: Assessment | None
+) -> RecordActions:
     role = next(
         (
             membership.role
@@ -53,6 +62,108 @@ def _actions(request, patient, current: RegisterEntry | None) -> RecordActions:
         # The admin page of who accessed the record needs both; checking
         # is_staff first spares everyone else the permission queries.
         access_log=user.is_staff and user.has_perm("audit.view_accessevent"),
+        start_assessment=(
+            role in permissions.ALL_ROLES and draft is None and not patient.date_of_death
+        ),
+        resume_draft=role in permissions.ALL_ROLES and draft is not None,
+    )
+
+
+# --- holistic assessments -------------------------------------------------------------------
+
+# The scores the record shows, in this order, by their short names.
+KEY_SCORES = (
+    ("cfs", "CFS"),
+    ("barthel", "Barthel"),
+    ("phq9", "PHQ-9"),
+    ("gad7", "GAD-7"),
+    ("falls", "Falls"),
+)
+
+
+@dataclass(frozen=True)
+class ScoreLine:
+    """One instrument's score on the record, with the score it had at the
+    assessment before (when there is one) for the change since."""
+
+    key: str
+    label: str
+    score: instruments.Score
+    previous: instruments.Score | None = None
+
+    @property
+    def short(self) -> str:
+        """``14/20``; ``6`` for the frailty level and the number of falls."""
+        if not self.score.complete:
+            return "incomplete"
+        if self.key in ("cfs", "falls"):
+            return str(self.score.total)
+        return f"{self.score.total}/{self.score.maximum}"
+
+    @property
+    def text(self) -> str:
+        """``14/20 (moderate dependency)``, ``6 (living with moderate frailty)``."""
+        if not self.score.complete:
+            return "incomplete"
+        if self.key == "falls":
+            return f"{self.score.total} in 12 months"
+        band = self.score.band
+        return f"{self.short} ({band[:1].lower()}{band[1:]})" if band else self.short
+
+    @property
+    def change(self) -> int | None:
+        if self.previous is None or not self.previous.complete or not self.score.complete:
+            return None
+        return self.score.total - self.previous.total
+
+
+@dataclass(frozen=True)
+class AssessmentSummary:
+    """An assessment as the record lists it: its key scores (from the
+    answers as amended) and whether PHQ-9 item 9 was answered above zero."""
+
+    assessment: Assessment
+    lines: tuple[ScoreLine, ...]
+    self_harm: bool
+    # The signed assessment before this one, for the change since.
+    before: Assessment | None = None
+
+    @property
+    def flags(self) -> list[str]:
+        return [flag for line in self.lines for flag in line.score.flags]
+
+
+def _summary(assessment: Assessment, before: Assessment | None = None) -> AssessmentSummary:
+    answers = effective_answers(assessment)  # from the prefetched amendments
+    scores = assessment_scores(answers)
+    previous = assessment_scores(effective_answers(before)) if before else {}
+    return AssessmentSummary(
+        assessment=assessment,
+        lines=tuple(
+            ScoreLine(key, label, scores[key], previous.get(key)) for key, label in KEY_SCORES
+        ),
+        self_harm=instruments.phq9_self_harm_flag(answers.get("mood", {})),
+        before=before,
+    )
+
+
+@dataclass(frozen=True)
+class RecordAssessments:
+    rows: list[AssessmentSummary]  # latest first
+    latest_signed: AssessmentSummary | None
+    draft: Assessment | None
+
+
+def _record_assessments(patient) -> RecordAssessments:
+    """From the prefetched assessments: no query of its own."""
+    assessments = list(patient.assessments.all())  # latest first
+    signed = [assessment for assessment in assessments if assessment.is_signed]
+    return RecordAssessments(
+        rows=[_summary(assessment) for assessment in assessments],
+        latest_signed=_summary(signed[0], signed[1] if len(signed) > 1 else None)
+        if signed
+        else None,
+        draft=next((a for a in assessments if a.status == Assessment.Status.DRAFT), None),
     )
 
 
@@ -73,6 +184,7 @@ def patient_record(request, patient_id):
     # The score before the latest one, for the change since last time.
     history = list(patient.risk_scores.all())  # newest first
     previous_risk = history[1] if len(history) > 1 and patient.risk_score is not None else None
+    assessments = _record_assessments(patient)
     return render(
         request,
         "patients/patient_detail.html",
@@ -88,6 +200,7 @@ def patient_record(request, patient_id):
             "previous_risk": previous_risk,
             "risk_change": patient.risk_score - previous_risk.score if previous_risk else None,
             "timeline": patient_timeline(patient),
-            "actions": _actions(request, patient, current),
+            "assessments": assessments,
+            "actions": _actions(request, patient, current, draft=assessments.draft),
         },
     )

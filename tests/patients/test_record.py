@@ -1,5 +1,6 @@
-"""The patient record page: banner, overview, tabs and the slots later work
-fills, the timeline, action links by role, the gate and the access event."""
+"""The patient record page: banner, overview, tabs (the holistic
+assessments, and the slots later work fills), the timeline, action links by
+role, the gate and the access event."""
 
 import datetime as dt
 from decimal import Decimal
@@ -8,12 +9,17 @@ import pytest
 import time_machine
 from django.contrib.auth.models import Permission
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import escape
 
+from careplans import services as assessment_services
+from careplans.models import Assessment, AssessmentAmendment
 from mdtcare.accounts.models import Membership
 from mdtcare.audit.models import AccessEvent
 from patients import selectors
 from patients.models import Consent, LongTermCondition, RegisterEntry
 from patients.timeline import patient_timeline
+from tests.careplans.test_assessment_services import complete_answers, signed, started
 from tests.factories import MembershipFactory, PatientFactory, UserFactory
 from tests.patients.factories_register import (
     CarerFactory,
@@ -31,9 +37,11 @@ Status = RegisterEntry.Status
 
 # The record page, however long each list on it: session, user, memberships;
 # the patient (with practice, network and who added them); one query each for
-# episodes, their status changes, conditions, carers, consents and risk
-# scores; the access event (in a savepoint, 4); the session (in a savepoint, 3).
-RECORD_PAGE_QUERIES = 17
+# episodes, their status changes, conditions, carers, consents, risk scores,
+# assessments (with their assessors) and the assessments' amendments; the
+# access event (in a savepoint, 4); the session (in a savepoint, 3). Someone
+# never assessed has no amendments to fetch: one query fewer.
+RECORD_PAGE_QUERIES = 19
 
 
 @pytest.fixture
@@ -298,7 +306,7 @@ def test_the_record_has_its_tabs_and_says_what_is_not_recorded_yet(client, matro
         assert f'<a class="nhsuk-tabs__tab" href="#{panel}">{tab}</a>' in response.text
         assert f'id="{panel}"' in response.text
     for sentence in (
-        "Holistic assessments are not recorded in mdtcare yet.",
+        "No holistic assessment of Mary has been recorded yet.",
         "Integrated care and support plans are not recorded in mdtcare yet.",
         "MDT meetings are not recorded in mdtcare yet.",
         "Actions are not recorded in mdtcare yet.",
@@ -495,9 +503,166 @@ def test_record_page_query_count_does_not_grow_with_rows(
     RiskScoreFactory.create_batch(rows, patient=patient, imported_by=navigator)
     for condition in LongTermCondition.objects.order_by("key")[:rows]:
         PatientConditionFactory(patient=patient, condition=condition, created_by=matron)
+    for index in range(rows):
+        assessment = Assessment.objects.create(
+            patient=patient,
+            kind=Assessment.Kind.REASSESSMENT if index else Assessment.Kind.INITIAL,
+            assessor=navigator if index % 2 else matron,
+            assessed_on=dt.date(2025, 1, 1) + dt.timedelta(days=index),
+            status=Assessment.Status.COMPLETED,
+            answers=complete_answers(),
+            signed_by=matron,
+            signed_at=timezone.now(),
+        )
+        AssessmentAmendment.objects.create(
+            assessment=assessment, section="frailty", before={}, after={"cfs": 5}, reason="x"
+        )
     client.force_login(matron)
     client.get(reverse("home"))  # settle the session
 
     with django_assert_num_queries(RECORD_PAGE_QUERIES):
         response = client.get(reverse("patients:detail", args=[patient.pk]))
     assert len(response.context["carers"]) == rows
+    assert len(response.context["assessments"].rows) == rows
+
+
+# --- holistic assessments ------------------------------------------------------------------------
+
+
+def _tab(response) -> str:
+    return response.text.split('id="assessments"')[1].split('id="care-plan"')[0]
+
+
+def _latest_slot(response) -> str:
+    return response.text.split("Latest holistic assessment</dt>")[1].split("</dd>")[0]
+
+
+@pytest.fixture
+def episode(patient, matron, navigator):
+    return RegisterEntryFactory(
+        patient=patient, status=Status.ACTIVE, clinical_lead=matron, navigator=navigator
+    )
+
+
+def test_someone_never_assessed_can_be_assessed(client, navigator, patient, episode):
+    response = _record(client, navigator, patient)
+
+    tab = _tab(response)
+    start = reverse("careplans:assessment_start", args=[patient.pk])
+    assert f'href="{start}"' in tab
+    assert "Start an assessment" in tab
+    assert "No holistic assessment of Mary has been recorded yet." in tab
+    assert "None recorded" in _latest_slot(response)
+
+
+def test_the_tab_lists_the_assessments_latest_first_with_their_scores(
+    client, matron, chair, patient, episode
+):
+    first = signed(by=matron, patient=patient, assessed_on=dt.date(2026, 1, 12))
+    draft = started(by=chair, patient=patient, assessed_on=dt.date(2026, 3, 2))
+
+    tab = _tab(_record(client, matron, patient))
+
+    assert tab.index("2 March 2026") < tab.index("12 January 2026")
+    assert f'href="{reverse("careplans:assessment", args=[draft.pk])}"' in tab
+    assert f'href="{reverse("careplans:assessment", args=[first.pk])}"' in tab
+    assert "Re-assessment" in tab and "Initial assessment" in tab
+    # Escaped as the page shows them (a Faker name may be O'Brien).
+    assert escape(chair.get_full_name()) in tab
+    assert escape(matron.get_full_name()) in tab
+    assert '<strong class="nhsuk-tag nhsuk-tag--green">Signed</strong>' in tab
+    assert '<strong class="nhsuk-tag nhsuk-tag--yellow">Draft</strong>' in tab
+    assert "CFS 6 · Barthel 14/20 · PHQ-9 8/27 · GAD-7 6/21 · Falls 2" in tab
+    assert "At home" in tab
+
+
+def test_a_signed_assessment_offers_a_reassessment(client, matron, patient, episode):
+    signed(by=matron, patient=patient, assessed_on=dt.date(2026, 1, 12))
+
+    tab = _tab(_record(client, matron, patient))
+
+    assert "Start a re-assessment" in tab
+    assert "Start an assessment" not in tab
+    assert "Resume the draft" not in tab
+
+
+def test_a_draft_is_resumed_rather_than_another_started(
+    client, matron, navigator, patient, episode
+):
+    signed(by=matron, patient=patient, assessed_on=dt.date(2026, 1, 12))
+    draft = started(by=matron, patient=patient)
+
+    tab = _tab(_record(client, navigator, patient))
+
+    assert "Resume the draft" in tab
+    assert f'href="{reverse("careplans:assessment", args=[draft.pk])}" role="button"' in tab
+    assert reverse("careplans:assessment_start", args=[patient.pk]) not in tab
+
+
+def test_no_one_starts_an_assessment_of_a_person_who_has_died(client, matron, patient):
+    patient.date_of_death = dt.date(2026, 1, 3)
+    patient.save()
+
+    tab = _tab(_record(client, matron, patient))
+
+    assert reverse("careplans:assessment_start", args=[patient.pk]) not in tab
+
+
+def test_the_overview_shows_the_latest_signed_assessment_and_the_change_since_the_one_before(
+    client, matron, patient, episode
+):
+    signed(by=matron, patient=patient, assessed_on=dt.date(2026, 1, 12))
+    answers = complete_answers()
+    answers["function"].update({"mobility": 1, "transfer": 1})  # Barthel 12
+    answers["mood"].update({"phq9_1": 0, "phq9_2": 0})  # PHQ-9 6
+    latest = signed(by=matron, patient=patient, assessed_on=dt.date(2026, 3, 2), answers=answers)
+    started(by=matron, patient=patient)  # a draft is not the latest signed
+
+    slot = _latest_slot(_record(client, matron, patient))
+
+    assert f'href="{reverse("careplans:assessment", args=[latest.pk])}"' in slot
+    assert "Initial assessment on 12 January 2026" not in slot
+    assert "Re-assessment on 2 March 2026" in slot
+    for text in (
+        "CFS 6 (living with moderate frailty)",
+        "no change since 12 January 2026",
+        "Barthel 12/20 (moderate dependency)",
+        "-2 since 14 on 12 January 2026",
+        "PHQ-9 6/27 (mild)",
+        "GAD-7 6/21 (mild)",
+        "Falls 2 in 12 months",
+        "Flagged: Timed Up and Go 19 s (over 12 s); 2 falls in 12 months",
+    ):
+        assert text in slot, text
+
+
+def test_the_overview_reads_the_answers_as_amended(client, matron, patient, episode):
+    assessment = signed(by=matron, patient=patient, assessed_on=dt.date(2026, 1, 12))
+    assessment_services.assessment_amend(
+        by=matron, assessment=assessment, section="frailty", answers={"cfs": 7}, reason="x"
+    )
+
+    slot = _latest_slot(_record(client, matron, patient))
+
+    assert "CFS 7 (living with severe frailty)" in slot
+    assert "since" not in slot  # the first: nothing to compare with
+
+
+def test_only_a_draft_says_none_is_signed_yet(client, matron, patient, episode):
+    started(by=matron, patient=patient, assessed_on=dt.date(2026, 1, 12))
+
+    slot = _latest_slot(_record(client, matron, patient))
+
+    assert "None signed yet; one was started on 12 January 2026" in slot
+
+
+def test_phq9_item_9_above_zero_is_shown_in_red(client, matron, patient, episode):
+    answers = complete_answers()
+    answers["mood"]["phq9_9"] = 1
+    signed(by=matron, patient=patient, assessed_on=dt.date(2026, 1, 12), answers=answers)
+
+    response = _record(client, matron, patient)
+
+    tag = '<strong class="nhsuk-tag nhsuk-tag--red">PHQ-9 item 9 above zero</strong>'
+    assert tag in _tab(response)
+    assert tag in _latest_slot(response)
