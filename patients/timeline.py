@@ -4,8 +4,8 @@ Built from the sub-records ``selectors.patient_record`` has already fetched,
 so it runs no query of its own however long the history is. It reads what
 the register holds today: referrals and each change of an episode's status,
 consent decisions, risk scores, long-term conditions as they were recorded,
-and the person's being added to the register (and their death). Later work
-adds assessments, plans, MDT discussions and actions here.
+holistic assessments, and the person's being added to the register (and
+their death). Later work adds plans, MDT discussions and actions here.
 """
 
 from __future__ import annotations
@@ -130,6 +130,21 @@ def _condition_events(patient: Patient):
         )
 
 
+def _assessment_events(patient: Patient):
+    for assessment in patient.assessments.all():
+        signed = assessment.is_signed
+        yield TimelineEvent(
+            on=assessment.assessed_on,
+            recorded_at=assessment.signed_at or assessment.created_at,
+            kind="assessment",
+            kind_label="Assessment",
+            title=f"{assessment.get_kind_display()} " + ("signed" if signed else "started (draft)"),
+            detail=assessment.get_setting_display()
+            + (f" · with {assessment.people_present}" if assessment.people_present else ""),
+            by=_name(assessment.assessor),
+        )
+
+
 def _person_events(patient: Patient):
     yield TimelineEvent(
         on=timezone.localdate(patient.created_at),
@@ -163,6 +178,7 @@ def patient_timeline(patient: Patient) -> list[TimelineEvent]:
         *_consent_events(patient),
         *_risk_events(patient),
         *_condition_events(patient),
+        *_assessment_events(patient),
         *_person_events(patient),
     ]
     return sorted(events, key=lambda event: event.sort_key, reverse=True)

@@ -456,11 +456,21 @@ def test_timeline_runs_no_query_of_its_own(matron, practice_a, django_assert_num
     ConsentFactory.create_batch(3, patient=person)
     RiskScoreFactory.create_batch(3, patient=person)
     PatientConditionFactory.create_batch(3, patient=person)
+    from careplans.models import Assessment
+
+    for days in (10, 20):
+        Assessment.objects.create(
+            patient=person,
+            kind="initial",
+            assessor=matron,
+            assessed_on=timezone.localdate() - dt.timedelta(days=days),
+        )
     record = selectors.patient_record(user=matron, patient_id=person.pk)
 
     with django_assert_num_queries(0):
         timeline = patient_timeline(record)
-    assert len(timeline) == 1 + 3 + 3 + 3 + 3 + 1
+    assert len(timeline) == 1 + 3 + 3 + 3 + 3 + 2 + 1
+    assert sum(event.kind == "assessment" for event in timeline) == 2
 
 
 # --- the gate and the audit ----------------------------------------------------------------
