@@ -8,8 +8,10 @@ from django.shortcuts import render
 from django.template import loader
 from django.views.decorators.cache import never_cache
 
+from careplans.selectors import assessment_drafts
 from mdtcare.accounts.models import Membership
 from mdtcare.accounts.selectors import current_membership
+from mdtcare.audit.services import access_record
 from patients.selectors import triage_queue
 
 HOME_TEMPLATES = {
@@ -28,6 +30,16 @@ def home(request):
     context = {"membership": membership}
     if membership and membership.role in (Membership.Role.NAVIGATOR, Membership.Role.ADMIN):
         context["referrals_waiting"] = triage_queue(user=request.user).count()
+    if membership and membership.role == Membership.Role.MATRON:
+        drafts = list(assessment_drafts(user=request.user)[:10])
+        context["drafts"] = drafts
+        if drafts:  # the page names people: that is an access to their records
+            access_record(
+                request=request,
+                what="home.assessment_drafts",
+                patient_ids=[draft.patient_id for draft in drafts],
+                network_ids={draft.patient.practice.network_id for draft in drafts},
+            )
     return render(request, template, context)
 
 

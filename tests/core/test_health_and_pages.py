@@ -167,3 +167,24 @@ def test_log_lines_are_json_with_the_request_id():
     assert line["message"] == "hello there"
     assert line["level"] == "INFO"
     assert "request_id" in line
+
+
+def test_the_matrons_home_lists_her_drafts_and_audits_it(client, matron, practice_a):
+    from django.utils import timezone
+
+    from careplans.models import Assessment
+    from mdtcare.audit.models import AccessEvent
+    from tests.factories import PatientFactory
+
+    patient = PatientFactory(practice=practice_a, family_name="Okafor", given_name="Mary")
+    draft = Assessment.objects.create(
+        patient=patient, kind="initial", assessor=matron, assessed_on=timezone.localdate()
+    )
+    client.force_login(matron)
+
+    response = client.get(reverse("home"))
+
+    assert reverse("careplans:assessment", args=[draft.pk]) in response.text
+    assert "OKAFOR, Mary" in response.text
+    event = AccessEvent.objects.get()
+    assert (event.what, event.patient_count) == ("home.assessment_drafts", 1)
