@@ -139,3 +139,66 @@ def test_the_cycle_and_a_new_version(matron, chair, episode, signed_assessment):
     plans.plan_ratify(by=chair, plan=plans.plan_propose(by=matron, plan=second))
     plan.refresh_from_db()
     assert plan.status == CarePlan.Status.SUPERSEDED
+
+
+def test_review_state_is_derived_from_the_next_review_date(matron, chair, episode):
+    from careplans.plan_selectors import review_state
+
+    plan = plans.plan_ratify(
+        by=chair, plan=plans.plan_propose(by=matron, plan=_with_goal(matron, episode))
+    )
+    today = plan.next_review_on
+
+    assert review_state(plan, today - dt.timedelta(days=15)) == ""
+    assert review_state(plan, today - dt.timedelta(days=14)) == "due"
+    assert review_state(plan, today) == "due"
+    assert review_state(plan, today + dt.timedelta(days=1)) == "overdue"
+
+
+def test_plans_needing_attention_and_why(matron, chair, episode, outsider):
+    from careplans.plan_selectors import attention_reasons, plans_needing_attention
+
+    plan = plans.plan_ratify(
+        by=chair, plan=plans.plan_propose(by=matron, plan=_with_goal(matron, episode))
+    )
+    later = plan.next_review_on + dt.timedelta(days=1)
+
+    [found] = plans_needing_attention(user=chair, today=later)
+    assert attention_reasons(found, later) == (
+        "Review overdue",
+        "Ratified but not shared",
+        "A goal is past its target date",
+    )
+    assert not plans_needing_attention(user=outsider, today=later).exists()
+
+
+def test_versions_are_compared_field_by_field(matron, chair, episode):
+    from careplans.plan_selectors import plan_changes
+
+    first = plans.plan_ratify(
+        by=chair, plan=plans.plan_propose(by=matron, plan=_with_goal(matron, episode))
+    )
+    second = plans.plan_new_version(by=matron, plan=first)
+    plans.plan_update(
+        by=matron, plan=second, expected_revision=second.revision, contingency="Call 111"
+    )
+    second.refresh_from_db()
+
+    changes = plan_changes(first, second)
+
+    assert [(c.what, c.before, c.after) for c in changes] == [
+        ("Contingency and escalation plan", "", "Call 111")
+    ]
+
+
+def _with_goal(matron, episode):
+    plan = plans.plan_create(by=matron, patient=episode.patient)
+    plans.goal_save(
+        by=matron,
+        plan=plan,
+        expected_revision=plan.revision,
+        what_matters="I want to stay at home",
+        target_on=TODAY + dt.timedelta(days=7),
+    )
+    plan.refresh_from_db()
+    return plan
