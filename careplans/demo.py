@@ -1,5 +1,6 @@
-"""Holistic assessments for the demo data set (loaded by
-``mdtcare.core.demo.demo_data_load``).
+"""Holistic assessments and care and support plans for the demo data set
+(loaded by ``mdtcare.core.demo.demo_data_load``; the plans are described
+where ``plans_load`` is).
 
 Most people with an active episode have a signed assessment, about a third
 of them a signed re-assessment 6 to 12 weeks later; Mary Okafor's is the
@@ -21,9 +22,10 @@ import random
 
 from django.utils import timezone
 
-from careplans.models import Assessment
+from careplans.models import Assessment, CarePlan, CarePlanGoal, CareTeamMember
+from careplans.plan_selectors import IN_FORCE
 from careplans.scoring import assessment_scores
-from mdtcare.accounts.models import Membership, User
+from mdtcare.accounts.models import Membership, Organisation, User
 from patients.models import Carer, RegisterEntry
 
 SEED = 20260301
@@ -410,3 +412,606 @@ def _mary_answers(on: dt.date) -> dict:
             ]
         },
     }
+
+
+# --- integrated care and support plans ---------------------------------------------------
+#
+# Each person with an active episode and a signed assessment has a plan,
+# its goals their "what matters to me" statements with the support agreed,
+# who provides it and by when. Plans move as they would: drafted a few days
+# after the assessment, proposed, ratified at an MDT by the GP chair,
+# shared with the person, and replaced by a new version after a
+# re-assessment or at a review (the old version superseded once the new one
+# is ratified). Some stall as drafts or proposals, a few are ratified but
+# not yet shared, and for about one person in three the team is behind with
+# the latest review, so that some reviews are overdue. In North, people
+# whose episode has ended have their plan closed. South has no GP chair
+# (its only practitioner is a member of the MDT): its plans are drafts or
+# await ratification.
+#
+# Rows are written in bulk with the fields the services would have left,
+# dated from ``today``; only episodes without a plan get one.
+
+AGE_WELL = "Northshire Age Well"
+# Teams behind with someone's review: the overdue reviews come from them.
+REVIEW_BEHIND_SHARE = 0.3
+OVERDUE_AT_MOST = dt.timedelta(weeks=8)
+MAX_VERSIONS = 6
+INTERVALS = [6, 6, 8, 8, 12, 4]
+# Once the support is in place, reviews come round less often.
+SETTLED_INTERVALS = [8, 12, 12, 26]
+
+# The support agreed for each "what matters to me" statement: what, and who
+# provides it (a key of PROVIDERS).
+SUPPORT = {
+    "I want to stay in my own home": [
+        ("Home assessment by the occupational therapist; grab rails and a perching stool", "ot"),
+        ("Review of the care package with adult social care", "social_care"),
+    ],
+    "I want to be able to get to the shops on my own": [
+        ("Strength and balance programme with the community physiotherapist", "physio"),
+        ("Community transport set up through Northshire Age Well", "age_well"),
+    ],
+    "I want to see my grandchildren more": [
+        ("Help to set up video calls, and a befriender", "age_well"),
+    ],
+    "I don't want to keep going back into hospital": [
+        ("Rescue pack and a written self-management plan", "practice_nurse"),
+        ("Structured medication review", "pharmacist"),
+    ],
+    "I want to keep my garden going": [
+        ("Garden volunteers once a month and raised beds", "age_well"),
+    ],
+    "I want to get back to the lunch club on Thursdays": [
+        ("Transport to the lunch club and someone to go with the first time", "age_well"),
+    ],
+    "I want to stop falling": [
+        ("Falls assessment and strength and balance classes", "physio"),
+        ("Night-time lighting and a pendant alarm", "ot"),
+    ],
+    "I want my wife to get some rest": [
+        ("Carer's assessment and respite care", "social_care"),
+    ],
+    "I want to understand what all my tablets are for": [
+        ("Structured medication review and a medicines chart", "pharmacist"),
+    ],
+}
+# Provider: (demo username in North, role in the plan, the organisation
+# elsewhere — an ODS code, "practice" for the person's own practice, or Age
+# Well — and the team named there).
+PROVIDERS = {
+    "ot": ("ot", "Occupational therapist", "ZC1", "Community occupational therapy team"),
+    "physio": ("physio", "Physiotherapist", "ZC1", "Community physiotherapy team"),
+    "social_care": ("sworker", "Social worker", "ZL1", "Adult social care locality team"),
+    "practice_nurse": ("pnurse", "Practice nurse", "practice", "Practice nurse"),
+    "pharmacist": ("pharmacist", "Practice pharmacist", "practice", "Practice pharmacist"),
+    "age_well": ("vsnav", "Age Well navigator", AGE_WELL, "Age Well navigator"),
+}
+SELF_MANAGEMENT = [
+    "Takes the inhalers as the practice nurse showed; weighs each morning and rings the "
+    "practice if up 2 kg in three days.",
+    "Walks to the end of the road and back each day; does the chair exercises from the "
+    "physiotherapist's sheet.",
+    "Checks sugars before breakfast and tea; keeps the diary for the practice nurse.",
+    "Uses the medicines chart and the blister pack; tells the pharmacist about any new tablets.",
+    "Keeps the pendant alarm on at night; lights on the way to the toilet.",
+]
+CONTINGENCY = {
+    "physical_health": "If breathing or swelling gets worse: start the rescue pack and ring the "
+    "practice. If no better in 48 hours, or struggling: the community rapid-response team. "
+    "Out of hours: 111. In an emergency: 999.",
+    "frailty": "After a fall without injury: press the pendant alarm; the rapid-response team "
+    "comes out. If hurt or unwell: call 111, or 999 in an emergency.",
+    "mental_health": "If mood drops or thoughts of not wanting to go on: ring the community "
+    "mental health team in hours, the crisis line out of hours; in an emergency, 999.",
+    "social_care": "If the carer cannot manage: ring the care navigator in hours, or the "
+    "emergency duty social work team out of hours.",
+    "end_of_life": "Anticipatory medicines are in the house: ring the district nurses, or 111 "
+    "out of hours, who can see the plan.",
+    "other": "Ring the practice in hours; 111 out of hours; 999 in an emergency.",
+}
+RATIFICATION_NOTES = [
+    "Agreed at the MDT",
+    "Agreed at the MDT; check the care package at the review",
+    "Agreed; the GP will review the medicines first",
+    "",
+]
+
+
+def plans_load(*, today: dt.date) -> int:
+    """Give each episode that has no care plan what the plan for it says
+    (see above): the active ones with a signed assessment their versions,
+    North's ended ones a closed plan, Mary Okafor hers from the worked
+    example. Returns how many plan versions were made."""
+    users = {user.username: user for user in User.objects.filter(is_demo=True)}
+    chair, matron = users.get("chair"), users.get("matron")
+    if chair is None or matron is None:
+        return 0
+    already = set(CarePlan.objects.values_list("entry_id", flat=True))
+    episodes = [
+        entry
+        for entry in RegisterEntry.objects.filter(status__in=_PLANNED_STATUSES)
+        .select_related("patient__practice", "clinical_lead", "navigator")
+        .order_by("patient__nhs_number")
+        if entry.pk not in already
+    ]
+    if not episodes:
+        return 0
+    signed: dict = {}
+    for assessment in Assessment.objects.filter(status=Assessment.Status.COMPLETED).order_by(
+        "assessed_on", "signed_at"
+    ):
+        signed.setdefault(assessment.patient_id, []).append(assessment)
+    roles = {(m.user_id, m.network_id): m.role for m in Membership.objects.all()}
+    carers = {carer.patient_id: carer for carer in Carer.objects.filter(is_main_carer=True)}
+    organisations = {org.ods_code or org.name: org for org in Organisation.objects.all()}
+    rows = _Rows(today=today, users=users, roles=roles, carers=carers, organisations=organisations)
+    for entry in episodes:
+        patient = entry.patient
+        rng = random.Random(f"{SEED}-plan-{patient.nhs_number}")
+        chair_here = roles.get((chair.pk, patient.practice.network_id)) == Membership.Role.GP_CHAIR
+        if entry.status == RegisterEntry.Status.ACTIVE:
+            assessments = signed.get(patient.pk, [])
+            if _is_mary(patient) and assessments and chair_here:
+                rows.mary(entry, assessments[0], chair=chair, matron=matron)
+            elif assessments:
+                rows.versions(entry, assessments, rng, chair=chair if chair_here else None)
+        elif chair_here:
+            rows.closed(entry, rng, chair=chair)
+    rows.supersede()
+    CarePlan.objects.bulk_create(rows.plans)
+    CarePlanGoal.objects.bulk_create(rows.goals)
+    CareTeamMember.objects.bulk_create(rows.team)
+    return len(rows.plans)
+
+
+_PLANNED_STATUSES = [
+    RegisterEntry.Status.ACTIVE,
+    RegisterEntry.Status.STEPPED_DOWN,
+    RegisterEntry.Status.DISCHARGED,
+    RegisterEntry.Status.DIED,
+]
+
+
+def _at(day: dt.date, hour: int) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(hour, 0)))
+
+
+def _days(rng: random.Random, low: int, high: int) -> dt.timedelta:
+    return dt.timedelta(days=rng.randint(low, high))
+
+
+def _goal_progress(rng: random.Random, ratified_on, target_on, as_of: dt.date) -> str:
+    """How far a goal has got by ``as_of``: nothing before the MDT agrees it,
+    then mostly on track, mostly achieved once its target date has passed."""
+    Progress = CarePlanGoal.Progress
+    if ratified_on is None or as_of <= ratified_on:
+        return Progress.NOT_STARTED
+    span = max((target_on - ratified_on).days, 1) if target_on else 60
+    done = (as_of - ratified_on).days / span
+    if done < 0.25:
+        return rng.choice([Progress.NOT_STARTED, Progress.NOT_STARTED, Progress.ON_TRACK])
+    if done < 1:
+        return rng.choice([Progress.ON_TRACK] * 4 + [Progress.NOT_STARTED])
+    return rng.choice(
+        [Progress.ACHIEVED] * 6 + [Progress.ON_TRACK] * 3 + [Progress.NO_LONGER_RELEVANT]
+    )
+
+
+class _Rows:
+    """The plan versions, goals and care teams being made, as the services
+    would have left them."""
+
+    def __init__(self, *, today, users, roles, carers, organisations):
+        self.today = today
+        self.users = users
+        self.roles = roles
+        self.carers = carers
+        self.organisations = organisations
+        self.plans: list[CarePlan] = []
+        self.goals: list[CarePlanGoal] = []
+        self.team: list[CareTeamMember] = []
+        # Each plan's goals, with the role of who provides their support.
+        self._goals_of: dict[int, list[tuple[CarePlanGoal, str]]] = {}
+
+    def goals_of(self, plan) -> list[CarePlanGoal]:
+        return [goal for goal, _ in self._goals_of.get(id(plan), [])]
+
+    # --- who writes, who provides -----------------------------------------------------------
+
+    def _editor(self, entry) -> User:
+        """Who writes the plan: its clinical lead (always allowed), else the matron."""
+        return entry.clinical_lead or self.users["matron"]
+
+    def _provider(self, key: str, patient) -> dict:
+        """A practitioner where the provider is a member of the person's
+        network (North); elsewhere the organisation and the team's name."""
+        username, _, organisation, team_name = PROVIDERS[key]
+        user = self.users.get(username)
+        if user is not None and (user.pk, patient.practice.network_id) in self.roles:
+            return {"provider": user}
+        if organisation == "practice":
+            return {"provider_organisation": patient.practice, "provider_name": team_name}
+        return {
+            "provider_organisation": self.organisations.get(organisation),
+            "provider_name": team_name,
+        }
+
+    # --- one version ------------------------------------------------------------------------
+
+    def _plan(self, entry, *, number, previous, source, start, interval, rng) -> CarePlan:
+        """A draft, as ``plan_create`` (or ``plan_new_version``) starts one."""
+        patient = entry.patient
+        carer = self.carers.get(patient.pk)
+        plan = CarePlan(
+            patient=patient,
+            entry=entry,
+            number=number,
+            previous=previous,
+            from_assessment=source,
+            status=CarePlan.Status.DRAFT,
+            primary_need=entry.primary_need,
+            clinical_lead=entry.clinical_lead,
+            navigator=entry.navigator,
+            self_management=previous.self_management if previous else rng.choice(SELF_MANAGEMENT),
+            contingency=CONTINGENCY.get(entry.primary_need, CONTINGENCY["other"]),
+            carer_involvement=(
+                f"{carer.relationship} ({carer.name}) helps day to day and was part of "
+                "writing the plan; offered a carer's assessment."
+                if carer
+                else ""
+            ),
+            review_interval_weeks=interval,
+            starts_on=start,
+            next_review_on=(
+                max(previous.next_review_on, start)
+                if previous
+                else start + dt.timedelta(weeks=interval)
+            ),
+            revision=1,
+            created_by=self._editor(entry),
+        )
+        self.plans.append(plan)
+        self._goals_of[id(plan)] = []
+        return plan
+
+    def _goal(
+        self,
+        plan,
+        words,
+        *,
+        target_on,
+        progress=CarePlanGoal.Progress.NOT_STARTED,
+        with_support=True,
+    ) -> CarePlanGoal:
+        """A goal in the person's words with the support agreed for it (the
+        first provider named provides it), by ``target_on``."""
+        support = SUPPORT.get(words, []) if with_support else []
+        fields, role = {}, ""
+        if support:
+            fields = self._provider(support[0][1], plan.patient)
+            fields["support_agreed"] = "; ".join(text for text, _ in support)
+            role = PROVIDERS[support[0][1]][1]
+        goal = CarePlanGoal(
+            plan=plan,
+            position=len(self._goals_of[id(plan)]),
+            what_matters=words,
+            target_on=target_on if support else None,
+            progress=progress,
+            created_by=plan.created_by,
+            **fields,
+        )
+        self.goals.append(goal)
+        self._goals_of[id(plan)].append((goal, role))
+        return goal
+
+    def _team(self, plan) -> None:
+        """The lead and navigator (as ``plan_create`` adds them), then who
+        provides each goal's support, once each."""
+        members = [
+            (plan.clinical_lead, None, "", "Clinical lead"),
+            (plan.navigator, None, "", "Care navigator"),
+        ] + [
+            (goal.provider, goal.provider_organisation, goal.provider_name, role)
+            for goal, role in self._goals_of[id(plan)]
+            if role
+        ]
+        seen = set()
+        for practitioner, organisation, name, role in members:
+            who = (getattr(practitioner, "pk", None), getattr(organisation, "pk", None), name)
+            if who == (None, None, "") or who in seen:
+                continue
+            seen.add(who)
+            self.team.append(
+                CareTeamMember(
+                    plan=plan,
+                    practitioner=practitioner,
+                    organisation=organisation,
+                    name="" if practitioner else name,
+                    role_in_plan=role,
+                    created_by=plan.created_by,
+                )
+            )
+
+    def _advance(self, plan, rng, *, chair, stall: bool) -> dt.date | None:
+        """Take a draft as far as it got by today: proposed a few days after
+        it was started, ratified at an MDT a few days later (by the chair,
+        where the network has one), shared within days. A stalled one stops
+        as a draft or a proposal. Returns the day it was ratified, if it was."""
+        editor = self._editor(plan.entry)
+        plan.revision += len(self._goals_of[id(plan)])  # one save per goal written
+        proposed_on = plan.starts_on + _days(rng, 0, 3)
+        if proposed_on > self.today or (stall and rng.random() < 0.5):
+            return None
+        plan.status = CarePlan.Status.PROPOSED
+        plan.proposed_by, plan.proposed_at = editor, _at(proposed_on, 16)
+        plan.revision += 1
+        ratified_on = proposed_on + _days(rng, 2, 9)
+        if chair is None or ratified_on > self.today or stall:
+            return None
+        plan.status = CarePlan.Status.RATIFIED
+        plan.ratified_by, plan.ratified_at = chair, _at(ratified_on, 14)
+        plan.ratification_note = rng.choice(RATIFICATION_NOTES)
+        # The MDT sets the next review from the day it ratifies the plan.
+        plan.next_review_on = ratified_on + dt.timedelta(weeks=plan.review_interval_weeks)
+        plan.revision += 1
+        shared_on = ratified_on + _days(rng, 1, 10)
+        if shared_on <= self.today and rng.random() < 0.85:
+            plan.status = CarePlan.Status.SHARED
+            plan.shared_by = plan.navigator or editor
+            plan.shared_on = shared_on
+            plan.shared_how = rng.choice(
+                [CarePlan.Sharing.IN_PERSON] * 3
+                + [
+                    CarePlan.Sharing.POST,
+                    CarePlan.Sharing.EMAIL,
+                ]
+            )
+            plan.revision += 1
+        return ratified_on
+
+    # --- a person's plans -------------------------------------------------------------------
+
+    def versions(self, entry, assessments, rng, *, chair) -> None:
+        """Version 1 from the first signed assessment; a new version after
+        each later one, and at each review that came round, until one stalls
+        or is still going through the MDT. For a team behind with its
+        reviews, the last review that came round has not happened yet."""
+        behind = rng.random() < REVIEW_BEHIND_SHARE
+        interval = rng.choice(INTERVALS)
+        source = assessments[0]
+        start = min(source.assessed_on + _days(rng, 1, 4), self.today)
+        plan = self._plan(
+            entry, number=1, previous=None, source=source, start=start, interval=interval, rng=rng
+        )
+        # A draft is written with the person: the support is agreed goal by goal.
+        drafting = start + dt.timedelta(days=3) > self.today
+        for index, words in enumerate(_statements(source)):
+            self._goal(
+                plan,
+                words,
+                target_on=start + dt.timedelta(weeks=rng.randint(3, 10)),
+                with_support=not drafting or index == 0,
+            )
+        while True:
+            ratified_on = self._advance(
+                plan, rng, chair=chair, stall=rng.random() < 0.15 and plan.number == 1
+            )
+            self._team(plan)
+            if ratified_on is None:
+                return
+            # What comes next: the next assessment, or else the review.
+            later = [a for a in assessments if a.assessed_on > ratified_on]
+            if later and later[0].assessed_on <= plan.next_review_on:
+                source, start = later[0], later[0].assessed_on + _days(rng, 1, 4)
+            else:
+                start = plan.next_review_on - _days(rng, 0, 7)
+                overdue = self.today - plan.next_review_on
+                if behind and dt.timedelta(0) < overdue <= OVERDUE_AT_MOST:
+                    start = self.today + dt.timedelta(days=1)  # not started yet
+            if start > self.today or plan.number >= MAX_VERSIONS:
+                self._progress(plan, ratified_on, rng, as_of=self.today)
+                return
+            self._progress(plan, ratified_on, rng, as_of=start)
+            plan = self._next_version(plan, source, start, rng)
+
+    def _progress(self, plan, ratified_on, rng, *, as_of) -> None:
+        for goal in self.goals_of(plan):
+            goal.progress = _goal_progress(rng, ratified_on, goal.target_on, as_of)
+
+    def _next_version(self, previous, source, start, rng) -> CarePlan:
+        """A copy of the version in force (``plan_new_version``), its goals
+        carried on with new dates where they are not done, and the new
+        assessment's statements added as goals. The old version is
+        superseded when the new one is ratified."""
+        plan = self._plan(
+            previous.entry,
+            number=previous.number + 1,
+            previous=previous,
+            source=source,
+            start=start,
+            interval=max(previous.review_interval_weeks, rng.choice(SETTLED_INTERVALS)),
+            rng=rng,
+        )
+        Progress = CarePlanGoal.Progress
+        carried = self.goals_of(previous)
+        for goal in carried:
+            done = goal.progress in (Progress.ACHIEVED, Progress.NO_LONGER_RELEVANT)
+            target_on = goal.target_on
+            if target_on and not done and target_on < start + dt.timedelta(weeks=2):
+                target_on = start + dt.timedelta(weeks=rng.randint(4, 10))
+            self._goal(
+                plan,
+                goal.what_matters,
+                target_on=target_on,
+                progress=goal.progress,
+                with_support=bool(goal.support_agreed),
+            )
+        for words in _statements(source):
+            if words not in {goal.what_matters for goal in carried}:
+                self._goal(plan, words, target_on=start + dt.timedelta(weeks=rng.randint(4, 10)))
+        return plan
+
+    def supersede(self) -> None:
+        """Every version followed by a ratified one is superseded (as
+        ``plan_ratify`` leaves it)."""
+        for plan in self.plans:
+            if plan.previous is not None and plan.status in IN_FORCE:
+                plan.previous.status = CarePlan.Status.SUPERSEDED
+
+    def closed(self, entry, rng, *, chair) -> None:
+        """The one plan of an episode that has ended: ratified early in the
+        episode, closed with it, its goals achieved or no longer relevant."""
+        closed_on = entry.closed_on or self.today
+        start = (entry.decided_on or entry.referred_on) + _days(rng, 5, 14)
+        ratified_on = start + _days(rng, 3, 8)
+        if ratified_on >= closed_on:
+            return
+        interval = rng.choice(INTERVALS)
+        plan = self._plan(
+            entry, number=1, previous=None, source=None, start=start, interval=interval, rng=rng
+        )
+        plan.status = CarePlan.Status.CLOSED
+        plan.proposed_by, plan.proposed_at = self._editor(entry), _at(start, 16)
+        plan.ratified_by, plan.ratified_at = chair, _at(ratified_on, 14)
+        plan.next_review_on = ratified_on + dt.timedelta(weeks=interval)
+        Progress = CarePlanGoal.Progress
+        outcomes = {
+            RegisterEntry.Status.STEPPED_DOWN: [Progress.ACHIEVED] * 4 + [Progress.ON_TRACK],
+            RegisterEntry.Status.DISCHARGED: [Progress.ACHIEVED, Progress.NO_LONGER_RELEVANT],
+            RegisterEntry.Status.DIED: [Progress.ON_TRACK, Progress.NO_LONGER_RELEVANT],
+        }[entry.status]
+        for words in rng.sample(WHAT_MATTERS, 2):
+            self._goal(
+                plan,
+                words,
+                target_on=ratified_on + dt.timedelta(weeks=rng.randint(3, 8)),
+                progress=rng.choice(outcomes),
+            )
+        plan.revision = len(self.goals_of(plan)) + 4  # drafted, proposed, ratified, closed
+        self._team(plan)
+
+    def mary(self, entry, assessment, *, chair, matron) -> None:
+        """Mary Okafor's plan as in the worked example (EXAMPLE.md): drafted
+        two days after her assessment, proposed, ratified by the chair at
+        the MDT five days later, shared in person by the matron two days
+        after that, reviewed 6 weeks after the MDT. The support and the
+        dates keep the example's spacing from the MDT."""
+        users = self.users
+        drafted = assessment.assessed_on + dt.timedelta(days=2)
+        mdt = drafted + dt.timedelta(days=5)
+
+        def by(days: int) -> dt.date:
+            return mdt + dt.timedelta(days=days)
+
+        def day(value: dt.date) -> str:
+            return f"{value.day} {value:%B}"
+
+        plan = self._plan(
+            entry,
+            number=1,
+            previous=None,
+            source=assessment,
+            start=drafted,
+            interval=CarePlan.Interval.SIX_WEEKS,
+            rng=random.Random(SEED),
+        )
+        age_well = self.organisations.get(AGE_WELL)
+        Progress = CarePlanGoal.Progress
+        for words, support, provider, target, progress in [
+            (
+                "I want to stay in my own home",
+                f"Home assessment and grab rails by the community occupational therapist "
+                f"(by {day(by(17))}); review of her care package with the social worker "
+                f"(by {day(by(28))})",
+                {"provider": users.get("ot")},
+                by(28),
+                Progress.ON_TRACK,
+            ),
+            (
+                "I want to get to church on Sundays",
+                "Befriending, and transport to church on Sundays",
+                {"provider": users.get("vsnav"), "provider_organisation": age_well},
+                by(28),
+                Progress.ON_TRACK,
+            ),
+            (
+                "I don't want to keep going back into hospital",
+                f"COPD rescue pack and self-management plan with the practice nurse "
+                f"(by {day(by(7))}); medication review with the practice pharmacist "
+                f"(by {day(by(14))})",
+                {"provider": users.get("pnurse")},
+                by(14),
+                Progress.ACHIEVED,
+            ),
+        ]:
+            self.goals.append(
+                goal := CarePlanGoal(
+                    plan=plan,
+                    position=len(self._goals_of[id(plan)]),
+                    what_matters=words,
+                    support_agreed=support,
+                    target_on=target,
+                    progress=progress,
+                    created_by=matron,
+                    **provider,
+                )
+            )
+            self._goals_of[id(plan)].append((goal, ""))
+        plan.self_management = (
+            "Uses her inhalers as the practice nurse showed her and keeps the rescue pack in "
+            "the kitchen drawer; weighs herself each morning and rings the practice if she is "
+            "up 2 kg in three days; wears her pendant alarm at night."
+        )
+        plan.contingency = (
+            "If her breathing gets worse: start the COPD rescue pack and tell the practice. "
+            "If she is no better in 48 hours, or struggling: the community rapid-response "
+            "team. Out of hours: 111. In an emergency: 999."
+        )
+        plan.status = CarePlan.Status.SHARED
+        plan.proposed_by, plan.proposed_at = matron, _at(drafted, 16)
+        plan.ratified_by, plan.ratified_at = chair, _at(mdt, 14)
+        plan.ratification_note = "Agreed at the MDT; review in 6 weeks"
+        plan.shared_by, plan.shared_on = matron, mdt + dt.timedelta(days=2)
+        plan.shared_how = CarePlan.Sharing.IN_PERSON
+        plan.next_review_on = mdt + dt.timedelta(weeks=6)
+        plan.revision = 3 + 3 + 1  # created, three goals written, proposed, ratified, shared
+        for username, role in [
+            ("matron", "Clinical lead"),
+            ("navigator", "Care navigator"),
+            ("chair", "GP"),
+            ("ot", "Occupational therapist"),
+            ("sworker", "Social worker"),
+            ("vsnav", "Age Well navigator (befriending and transport)"),
+            ("pnurse", "Practice nurse"),
+            ("pharmacist", "Practice pharmacist"),
+        ]:
+            if users.get(username) is not None:
+                self.team.append(
+                    CareTeamMember(
+                        plan=plan,
+                        practitioner=users[username],
+                        role_in_plan=role,
+                        created_by=matron,
+                    )
+                )
+        plan.carer_involvement = (
+            "Her daughter visits at weekends and does her shopping; she was there when the "
+            "plan was written and has been offered a carer's assessment."
+        )
+        self.team.append(
+            CareTeamMember(
+                plan=plan,
+                name="Her daughter",
+                role_in_plan="Main carer: visits at weekends, does the shopping",
+                created_by=matron,
+            )
+        )
+
+
+def _statements(assessment) -> list[str]:
+    return [
+        text[:500]
+        for text in assessment.answers.get("what_matters", {}).get("i_statements", [])
+        if text.strip()
+    ]

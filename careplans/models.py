@@ -138,10 +138,7 @@ class AssessmentAmendment(AppendOnlyModel, BaseModel):
 
 
 class CarePlanQuerySet(NetworkScopedQuerySet):
-    def current(self):
-        """The version in force for each episode: not a draft being replaced,
-        not superseded."""
-        return self.exclude(status__in=[CarePlanStatus.SUPERSEDED])
+    pass
 
 
 class CarePlanStatus(models.TextChoices):

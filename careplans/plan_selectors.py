@@ -192,11 +192,16 @@ def plan_changes(old: CarePlan, new: CarePlan) -> list[Change]:
         for field, label in COMPARED_FIELDS
         if _display(old, field) != _display(new, field)
     ]
-    old_goals = {goal.what_matters: _goal_line(goal) for goal in old.goals.all()}
-    new_goals = {goal.what_matters: _goal_line(goal) for goal in new.goals.all()}
-    for words in sorted(set(old_goals) | set(new_goals)):
-        before, after = old_goals.get(words, ""), new_goals.get(words, "")
+    # Goals are matched by their place in the plan (a new version copies
+    # them in order), so two goals in the same words stay two.
+    old_goals = {goal.position: goal for goal in old.goals.all()}
+    new_goals = {goal.position: goal for goal in new.goals.all()}
+    for position in sorted(set(old_goals) | set(new_goals)):
+        old_goal, new_goal = old_goals.get(position), new_goals.get(position)
+        before = _goal_line(old_goal) if old_goal else ""
+        after = _goal_line(new_goal) if new_goal else ""
         if before != after:
+            words = (new_goal or old_goal).what_matters
             changes.append(Change(f"Goal: “{words}”", before, after))
     old_team = sorted(_member_line(m) for m in old.care_team.all())
     new_team = sorted(_member_line(m) for m in new.care_team.all())

@@ -37,15 +37,16 @@ _PLAN_FIELDS = (
 class StalePlan(ValidationError):
     """Someone else saved the plan since this page was opened."""
 
-    def __init__(self, plan: CarePlan, changed: list[str]):
+    def __init__(self, plan: CarePlan, changed: list[str] | None = None):
+        # What the other person changed cannot be known from here (only what
+        # is saved now); the pages show the user's own unsaved values beside it.
         self.plan = plan
-        self.changed = changed
+        self.changed = changed or []
         when = timezone.localtime(plan.updated_at).strftime("%H:%M")
-        what = ", ".join(changed) if changed else "the plan"
         super().__init__(
-            f"Someone else saved this plan at {when} while you were editing it; they "
-            f"changed {what}. Your changes have not been saved: check theirs, then make "
-            "yours again.",
+            f"Someone else saved this plan at {when} while you were editing it. Your "
+            "changes have not been saved: check the plan as it is now, then make yours "
+            "again.",
             code="stale",
         )
 
@@ -80,7 +81,7 @@ def _require_editor(*, user: User, plan_or_entry) -> None:
 def _require_editable(plan: CarePlan) -> None:
     if not plan.is_editable:
         raise ValidationError(
-            f"This version is {plan.get_status_display().lower()} and cannot be changed: "
+            f"This version is “{plan.get_status_display()}” and cannot be changed: "
             "make a new version.",
             code="not_editable",
         )
@@ -314,9 +315,12 @@ def plan_propose(*, by: User, plan: CarePlan) -> CarePlan:
 
 
 @transaction.atomic
-def plan_ratify(*, by: User, plan: CarePlan, note: str = "") -> CarePlan:
+def plan_ratify(
+    *, by: User, plan: CarePlan, note: str = "", expected_revision: int | None = None
+) -> CarePlan:
     """Ratify a proposed plan: GP chairs only, normally at the MDT. The
-    version it replaces is superseded. A second click changes nothing."""
+    version it replaces is superseded. A second click changes nothing; a
+    plan changed since the chair read it (``expected_revision``) is refused."""
     current = CarePlan.objects.select_for_update().get(pk=plan.pk)
     permissions.require_role(
         user=by,
@@ -326,6 +330,8 @@ def plan_ratify(*, by: User, plan: CarePlan, note: str = "") -> CarePlan:
     )
     if current.status in (CarePlan.Status.RATIFIED, CarePlan.Status.SHARED):
         return current
+    if expected_revision is not None and current.revision != expected_revision:
+        raise StalePlan(current)
     if current.status not in (CarePlan.Status.PROPOSED, CarePlan.Status.DRAFT):
         raise ValidationError(f"A {current.get_status_display().lower()} plan cannot be ratified.")
     CarePlan.objects.filter(

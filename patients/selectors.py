@@ -20,8 +20,10 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce, Concat, NullIf, Trim
+from django.utils import timezone
 
-from careplans.models import Assessment
+from careplans.models import Assessment, CarePlan, CarePlanGoal
+from careplans.plan_selectors import IN_FORCE, REVIEW_DUE_WITHIN
 from mdtcare.accounts.models import Membership, Organisation, User
 from mdtcare.core import nhs_number
 from mdtcare.core.gate import get_visible_or_404, network_ids_of
@@ -118,6 +120,21 @@ def patient_record(*, user, patient_id) -> Patient:
                 queryset=Assessment.objects.select_related("assessor")
                 .prefetch_related("amendments")
                 .order_by("-assessed_on", "-created_at"),
+            ),
+            # Care plan versions, newest first, with the lead and navigator,
+            # and their goals with who provides the support (one query each).
+            Prefetch(
+                "care_plans",
+                queryset=CarePlan.objects.select_related("clinical_lead", "navigator")
+                .prefetch_related(
+                    Prefetch(
+                        "goals",
+                        queryset=CarePlanGoal.objects.select_related(
+                            "provider", "provider_organisation"
+                        ),
+                    )
+                )
+                .order_by("-number", "-created_at"),
             ),
         ),
         user,
@@ -229,6 +246,16 @@ REGISTER_STATUS_CHOICES = (
     (STATUS_NEVER_REFERRED, "Never referred"),
 )
 TIERS = (0, 1, 2, 3)
+# The review filter: on the next review date of the care plan in force for
+# the person's open episode (``register_rows``' ``plan_next_review_on``).
+REVIEW_OVERDUE = "overdue"
+REVIEW_DUE = "due"
+REVIEW_DUE_OR_OVERDUE = "any"
+REGISTER_REVIEW_CHOICES = (
+    (REVIEW_OVERDUE, "Overdue"),
+    (REVIEW_DUE, f"Due within {REVIEW_DUE_WITHIN.days} days"),
+    (REVIEW_DUE_OR_OVERDUE, "Overdue or due"),
+)
 
 
 def _uuid_or_none(value: str | None) -> uuid.UUID | None:
@@ -253,14 +280,16 @@ class RegisterFilters:
     risk: str = ""
     lead: uuid.UUID | None = None
     navigator: uuid.UUID | None = None
-    # "review due" filters on the current care plan's next review date; it
-    # is added here when care plans exist.
+    # On the next review date of the care plan in force: "overdue", "due"
+    # (within 14 days, not overdue) or "any" (either).
+    review: str = ""
 
     @classmethod
     def from_query(cls, query: Mapping[str, str]) -> RegisterFilters:
         status = query.get("status", "")
         tier = query.get("tier", "")
         risk = query.get("risk", "")
+        review = query.get("review", "")
         return cls(
             network=_uuid_or_none(query.get("network")),
             practice=_uuid_or_none(query.get("practice")),
@@ -269,13 +298,20 @@ class RegisterFilters:
             risk=risk if risk in {b.key for b in RISK_BANDS} | {RISK_NOT_SCORED} else "",
             lead=_uuid_or_none(query.get("lead")),
             navigator=_uuid_or_none(query.get("navigator")),
+            review=review if review in dict(REGISTER_REVIEW_CHOICES) else "",
         )
 
     def is_set(self) -> bool:
         return self != RegisterFilters()
 
-    def condition(self) -> Q:
-        """The filters as a condition on ``register_rows``' annotations."""
+    @property
+    def review_choices(self):
+        """What the review filter offers (for the register page's control)."""
+        return REGISTER_REVIEW_CHOICES
+
+    def condition(self, today: dt.date | None = None) -> Q:
+        """The filters as a condition on ``register_rows``' annotations; the
+        review filter counts from ``today`` (London's date unless given)."""
         condition = Q()
         if self.network:
             condition &= Q(practice__network_id=self.network)
@@ -297,6 +333,14 @@ class RegisterFilters:
             condition &= Q(entry_lead_id=self.lead)
         if self.navigator:
             condition &= Q(entry_navigator_id=self.navigator)
+        if self.review:
+            today = today or timezone.localdate()
+            due_by = today + REVIEW_DUE_WITHIN
+            condition &= {
+                REVIEW_OVERDUE: Q(plan_next_review_on__lt=today),
+                REVIEW_DUE: Q(plan_next_review_on__gte=today, plan_next_review_on__lte=due_by),
+                REVIEW_DUE_OR_OVERDUE: Q(plan_next_review_on__lte=due_by),
+            }[self.review]
         return condition
 
 
@@ -320,6 +364,8 @@ _SORT_COLUMNS: dict[str, tuple[tuple[str, ...], bool]] = {
     "status": (("entry_status_rank",), False),
     "risk": (("risk_score",), True),
     "referred": (("entry_referred_on",), True),
+    # The next care plan review, soonest (or most overdue) first.
+    "review": (("plan_next_review_on",), False),
 }
 DEFAULT_SORT = "name"
 
@@ -385,9 +431,12 @@ def register_rows(
     Each patient is annotated with its latest episode (by referral date):
     ``entry_status``, ``entry_tier``, ``entry_referred_on``, ``entry_lead_id``
     and ``entry_lead_name``, ``entry_navigator_id`` and ``entry_navigator_name``
-    — all None for someone never referred. They are correlated subqueries
-    served by the index patients_entry_patient, so a page or an export is one
-    query however many rows it has."""
+    — all None for someone never referred — and with ``plan_next_review_on``,
+    the next review of the care plan in force (ratified or shared, the latest
+    version) of their open episode, None when there is none. They are
+    correlated subqueries served by the indexes patients_entry_patient and
+    careplans_plan_patient, so a page or an export is one query however
+    many rows it has."""
     filters = filters or RegisterFilters()
     chosen = register_sort(sort)
     entries = RegisterEntry.objects.filter(patient=OuterRef("pk")).order_by(
@@ -400,6 +449,13 @@ def register_rows(
             return Subquery(entries.values(field_or_expression)[:1])
         return Subquery(entries.annotate(value=field_or_expression).values("value")[:1])
 
+    # A plan stays "ratified" or "shared" when its episode ends (nothing
+    # closes it yet): only a plan of an open episode has a review to come.
+    in_force = CarePlan.objects.filter(
+        patient=OuterRef("pk"),
+        status__in=IN_FORCE,
+        entry__status__in=RegisterEntry.OPEN_STATUSES,
+    ).order_by("-number")
     rows = (
         Patient.objects.visible_to(user)
         .filter(patient_search_filter(search))
@@ -412,6 +468,7 @@ def register_rows(
             entry_lead_name=latest(_practitioner_name("clinical_lead")),
             entry_navigator_id=latest("navigator_id"),
             entry_navigator_name=latest(_practitioner_name("navigator")),
+            plan_next_review_on=Subquery(in_force.values("next_review_on")[:1]),
         )
         .filter(filters.condition())
     )

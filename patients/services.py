@@ -477,6 +477,7 @@ def referral_decline(
     )
     current.decided_on = timezone.localdate()
     current.closed_on = current.decided_on
+    _plans_close(current)
     current.save()
     return current
 
@@ -494,8 +495,19 @@ def entry_status_change(
     )
     if to_status not in RegisterEntry.OPEN_STATUSES:
         current.closed_on = timezone.localdate()
+        _plans_close(current)
     current.save()
     return current
+
+
+def _plans_close(entry: RegisterEntry) -> None:
+    """The episode has ended: its care plans close with it (none is reviewed
+    any more)."""
+    from careplans.models import CarePlan  # careplans builds on the register
+
+    CarePlan.objects.filter(entry=entry).exclude(
+        status__in=[CarePlan.Status.SUPERSEDED, CarePlan.Status.CLOSED]
+    ).update(status=CarePlan.Status.CLOSED)
 
 
 @transaction.atomic

@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 from careplans.api import AssessmentViewSet
+from careplans.plans_api import CarePlanViewSet
 from mdtcare.api.views import TokenView
 from patients.api import PatientViewSet, RegisterEntryViewSet
 from patients.api_imports import RiskImportViewSet
@@ -14,6 +15,7 @@ router.register("patients", PatientViewSet, basename="patient")
 router.register("register-entries", RegisterEntryViewSet, basename="register-entry")
 router.register("risk-imports", RiskImportViewSet, basename="risk-import")
 router.register("assessments", AssessmentViewSet, basename="assessment")
+router.register("careplans", CarePlanViewSet, basename="careplan")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),

@@ -8,11 +8,13 @@ _NAVIGATION = {
     Membership.Role.MATRON: [
         ("My caseload", "home"),
         ("Assessments", "careplans:assessment_list"),
+        ("Care plans", "careplans:plan_attention"),
         ("Register", "patients:list"),
         ("Refer someone", "patients:refer_start"),
     ],
     Membership.Role.GP_CHAIR: [
         ("Meetings", "home"),
+        ("Care plans", "careplans:plan_attention"),
         ("Register", "patients:list"),
         ("Refer someone", "patients:refer_start"),
     ],
@@ -21,6 +23,7 @@ _NAVIGATION = {
         ("Referrals", "patients:triage"),
         ("Worklist", "worklist"),
         ("Agendas", "agendas"),
+        ("Care plans", "careplans:plan_attention"),
         ("Register", "patients:list"),
         ("Case finding", "patients:case_finding"),
     ],

@@ -18,7 +18,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from faker import Faker
 
-from careplans.demo import assessments_load
+from careplans.demo import assessments_load, plans_load
 from mdtcare.accounts.models import Membership, Network, Organisation, Profession, User
 from mdtcare.core import nhs_number
 from patients.models import (
@@ -157,6 +157,7 @@ def demo_data_load(*, today: dt.date | None = None) -> dict[str, int]:
         today=today,
     )
     made["assessments"] = assessments_load(today=today)
+    made["care plans"] = plans_load(today=today)
     return made
 
 

@@ -6,6 +6,7 @@ See docs/access-gate.md.
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import Http404
 
@@ -32,5 +33,6 @@ def get_visible_or_404(queryset, user, **lookup):
     does not exist, is the same 404 (no existence leak)."""
     try:
         return queryset.visible_to(user).get(**lookup)
-    except (queryset.model.DoesNotExist, ValueError, models.ObjectDoesNotExist) as exc:
+    except (queryset.model.DoesNotExist, ValueError, ValidationError) as exc:
+        # A malformed id is as unknown as a missing one.
         raise Http404 from exc

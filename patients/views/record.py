@@ -1,5 +1,5 @@
 """The patient record page: the banner, then tabs for the overview, the
-holistic assessments, the parts later work fills (care plan, MDT
+holistic assessments, the care plan, the parts later work fills (MDT
 discussions, actions) and the timeline."""
 
 from __future__ import annotations
@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from careplans import instruments
-from careplans.models import Assessment
+from careplans import instruments, plan_selectors
+from careplans.models import Assessment, CarePlan, CarePlanGoal
 from careplans.scoring import assessment_scores, effective_answers
 from mdtcare.accounts import permissions
+from mdtcare.accounts.models import Membership
 from mdtcare.accounts.selectors import memberships_cached
 from mdtcare.audit.services import access_record
 from patients import selectors
@@ -35,10 +36,18 @@ class RecordActions:
     # draft is open, which is resumed instead, nor for someone who has died.
     start_assessment: bool
     resume_draft: bool
+    # Start the care plan of the open episode when it has none: matrons, GP
+    # chairs and the episode's clinical lead write plans.
+    start_plan: bool
 
 
 def _actions(
-    request, patient, current: RegisterEntry | None, *, draft: Assessment | None
+    request,
+    patient,
+    current: RegisterEntry | None,
+    *,
+    draft: Assessment | None,
+    has_plan: bool,
 ) -> RecordActions:
     role = next(
         (
@@ -66,6 +75,48 @@ def _actions(
             role in permissions.ALL_ROLES and draft is None and not patient.date_of_death
         ),
         resume_draft=role in permissions.ALL_ROLES and draft is not None,
+        start_plan=(
+            is_open
+            and not has_plan
+            and not patient.date_of_death
+            and (
+                role in (Membership.Role.MATRON, Membership.Role.GP_CHAIR)
+                or (role is not None and current.clinical_lead_id == user.pk)
+            )
+        ),
+    )
+
+
+# --- the care plan --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordPlan:
+    """The care plan the record shows for the current episode: the version
+    in force, else its newest draft or proposal, else (an episode that has
+    ended) its newest version; with its review state ("overdue", "due" or
+    "") and a newer version being written while it is in force."""
+
+    plan: CarePlan | None
+    review: str
+    newer: CarePlan | None
+    goals: tuple[CarePlanGoal, ...]
+
+
+def _record_plan(patient, current: RegisterEntry | None) -> RecordPlan:
+    """From the prefetched plan versions and goals: no query of its own."""
+    versions = [
+        plan for plan in patient.care_plans.all() if current and plan.entry_id == current.pk
+    ]  # newest first
+    plan = plan_selectors.current_plan(versions) or (versions[0] if versions else None)
+    if plan is None:
+        return RecordPlan(plan=None, review="", newer=None, goals=())
+    return RecordPlan(
+        plan=plan,
+        # Only an open episode has a review to come.
+        review=plan_selectors.review_state(plan) if current.is_open else "",
+        newer=next((v for v in versions if v.number > plan.number and v.is_editable), None),
+        goals=tuple(plan.goals.all()),
     )
 
 
@@ -185,12 +236,14 @@ def patient_record(request, patient_id):
     history = list(patient.risk_scores.all())  # newest first
     previous_risk = history[1] if len(history) > 1 and patient.risk_score is not None else None
     assessments = _record_assessments(patient)
+    care_plan = _record_plan(patient, current)
     return render(
         request,
         "patients/patient_detail.html",
         {
             "patient": patient,
             "banner_entry": current,
+            "banner_review": care_plan.review,
             "current_entry": current,
             "episodes": episodes,
             "consents": [(label, in_force.get(topic)) for topic, label in Consent.Topic.choices],
@@ -201,6 +254,13 @@ def patient_record(request, patient_id):
             "risk_change": patient.risk_score - previous_risk.score if previous_risk else None,
             "timeline": patient_timeline(patient),
             "assessments": assessments,
-            "actions": _actions(request, patient, current, draft=assessments.draft),
+            "care_plan": care_plan,
+            "actions": _actions(
+                request,
+                patient,
+                current,
+                draft=assessments.draft,
+                has_plan=care_plan.plan is not None,
+            ),
         },
     )

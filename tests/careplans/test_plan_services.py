@@ -202,3 +202,16 @@ def _with_goal(matron, episode):
     )
     plan.refresh_from_db()
     return plan
+
+
+def test_plans_close_when_the_episode_ends(matron, chair, episode):
+    from patients.services import entry_status_change
+
+    plan = plans.plan_ratify(
+        by=chair, plan=plans.plan_propose(by=matron, plan=_with_goal(matron, episode))
+    )
+
+    entry_status_change(by=matron, entry=episode, to_status="discharged", reason="Moved away")
+
+    plan.refresh_from_db()
+    assert plan.status == CarePlan.Status.CLOSED

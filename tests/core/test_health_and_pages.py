@@ -94,11 +94,19 @@ def test_production_settings_pass_the_deploy_check(tmp_path):
 @pytest.mark.parametrize(
     ("persona", "links"),
     [
-        ("matron", ["My caseload", "Assessments", "Register", "Refer someone"]),
-        ("chair", ["Meetings", "Register", "Refer someone"]),
+        ("matron", ["My caseload", "Assessments", "Care plans", "Register", "Refer someone"]),
+        ("chair", ["Meetings", "Care plans", "Register", "Refer someone"]),
         (
             "navigator",
-            ["Today", "Referrals", "Worklist", "Agendas", "Register", "Case finding"],
+            [
+                "Today",
+                "Referrals",
+                "Worklist",
+                "Agendas",
+                "Care plans",
+                "Register",
+                "Case finding",
+            ],
         ),
         ("outsider", ["Home", "Register", "Refer someone"]),
     ],

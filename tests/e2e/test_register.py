@@ -105,7 +105,9 @@ def test_matron_filters_sorts_and_opens_a_record_and_its_tabs(page, look_at, top
     look_at(page, "record-timeline")
 
     page.get_by_role("tab", name="Care plan").click()
-    expect(page.locator("#care-plan")).to_contain_text("not recorded in mdtcare yet")
+    expect(page.locator("#care-plan")).to_contain_text(
+        "No care plan has been written for this episode yet"
+    )
     look_at(page, "record-care-plan")
 
 

@@ -1,6 +1,6 @@
 """The patient record page: banner, overview, tabs (the holistic
-assessments, and the slots later work fills), the timeline, action links by
-role, the gate and the access event."""
+assessments, the care plan, and the slots later work fills), the timeline,
+action links by role, the gate and the access event."""
 
 import datetime as dt
 from decimal import Decimal
@@ -12,8 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
+from careplans import plans
 from careplans import services as assessment_services
-from careplans.models import Assessment, AssessmentAmendment
+from careplans.models import Assessment, AssessmentAmendment, CarePlan, CarePlanGoal
 from mdtcare.accounts.models import Membership
 from mdtcare.audit.models import AccessEvent
 from patients import selectors
@@ -38,10 +39,12 @@ Status = RegisterEntry.Status
 # The record page, however long each list on it: session, user, memberships;
 # the patient (with practice, network and who added them); one query each for
 # episodes, their status changes, conditions, carers, consents, risk scores,
-# assessments (with their assessors) and the assessments' amendments; the
+# assessments (with their assessors), the assessments' amendments, care plan
+# versions (with lead and navigator) and their goals (with providers); the
 # access event (in a savepoint, 4); the session (in a savepoint, 3). Someone
-# never assessed has no amendments to fetch: one query fewer.
-RECORD_PAGE_QUERIES = 19
+# never assessed has no amendments to fetch, someone without a plan no goals:
+# one query fewer each.
+RECORD_PAGE_QUERIES = 21
 
 
 @pytest.fixture
@@ -307,7 +310,7 @@ def test_the_record_has_its_tabs_and_says_what_is_not_recorded_yet(client, matro
         assert f'id="{panel}"' in response.text
     for sentence in (
         "No holistic assessment of Mary has been recorded yet.",
-        "Integrated care and support plans are not recorded in mdtcare yet.",
+        "Mary has no care plan. A care plan is written for someone with an open episode",
         "MDT meetings are not recorded in mdtcare yet.",
         "Actions are not recorded in mdtcare yet.",
     ):
@@ -527,6 +530,27 @@ def test_record_page_query_count_does_not_grow_with_rows(
         AssessmentAmendment.objects.create(
             assessment=assessment, section="frailty", before={}, after={"cfs": 5}, reason="x"
         )
+    chair = UserFactory()
+    # Plan versions of the open episode, each with ``rows`` goals.
+    previous = None
+    for number in range(1, min(rows, 5) + 1):
+        previous = CarePlan.objects.create(
+            patient=patient,
+            entry=entry,
+            number=number,
+            previous=previous,
+            status="superseded" if number < min(rows, 5) else "shared",
+            starts_on=dt.date(2025, 1, 1),
+            next_review_on=dt.date(2025, 2, 1),
+            clinical_lead=matron,
+            navigator=navigator,
+            ratified_by=chair,
+            ratified_at=timezone.now(),
+        )
+        for index in range(rows):
+            CarePlanGoal.objects.create(
+                plan=previous, position=index, what_matters=f"Goal {index}", provider=navigator
+            )
     client.force_login(matron)
     client.get(reverse("home"))  # settle the session
 
@@ -534,6 +558,8 @@ def test_record_page_query_count_does_not_grow_with_rows(
         response = client.get(reverse("patients:detail", args=[patient.pk]))
     assert len(response.context["carers"]) == rows
     assert len(response.context["assessments"].rows) == rows
+    assert len(response.context["care_plan"].goals) == rows
+    assert response.context["banner_review"] == "overdue"
 
 
 # --- holistic assessments ------------------------------------------------------------------------
@@ -676,3 +702,221 @@ def test_phq9_item_9_above_zero_is_shown_in_red(client, matron, patient, episode
     tag = '<strong class="nhsuk-tag nhsuk-tag--red">PHQ-9 item 9 above zero</strong>'
     assert tag in _tab(response)
     assert tag in _latest_slot(response)
+
+
+# --- the care plan -------------------------------------------------------------------------
+
+
+def _plan_tab(response) -> str:
+    return response.text.split('id="care-plan"')[1].split('id="mdt-discussions"')[0]
+
+
+def _plan_slot(response) -> str:
+    return response.text.split("Current care and support plan</dt>")[1].split("</dd>")[0]
+
+
+def _banner(response) -> str:
+    return response.text.split('class="mdt-banner"')[1].split("</section>")[0]
+
+
+def _written_plan(matron, chair, patient, *, status="shared"):
+    """A plan through the services, with two goals, taken to ``status``."""
+    plan = plans.plan_create(by=matron, patient=patient)
+    for words, progress in [
+        ("I want to stay in my own home", "on_track"),
+        ("I want to get to church on Sundays", "not_started"),
+    ]:
+        plans.goal_save(
+            by=matron,
+            plan=plan,
+            expected_revision=plan.revision,
+            what_matters=words,
+            support_agreed="Home assessment and grab rails",
+            provider_name="Community occupational therapy",
+            target_on=dt.date(2026, 3, 20),
+            progress=progress,
+        )
+    if status == "draft":
+        return plan
+    plan = plans.plan_propose(by=matron, plan=plan)
+    if status == "proposed":
+        return plan
+    plan = plans.plan_ratify(by=chair, plan=plan)
+    if status == "shared":
+        plan = plans.plan_share(by=matron, plan=plan, shared_on=plan.starts_on, how="in_person")
+    return plan
+
+
+def _review_in(plan, days: int) -> None:
+    """Move the plan's next review to ``days`` from today (negative: overdue)."""
+    today = timezone.localdate()
+    CarePlan.objects.filter(pk=plan.pk).update(
+        starts_on=today - dt.timedelta(weeks=10), next_review_on=today + dt.timedelta(days=days)
+    )
+
+
+def test_the_care_plan_tab_shows_the_plan_in_force_with_its_goals(
+    client, matron, chair, navigator, patient, episode
+):
+    RegisterEntry.objects.filter(pk=episode.pk).update(primary_need="frailty")
+    plan = _written_plan(matron, chair, patient)
+
+    response = _record(client, navigator, patient)
+
+    tab = _plan_tab(response)
+    url = reverse("careplans:plan", args=[plan.pk])
+    assert f'<a href="{url}">Care and support plan, version 1</a>' in tab
+    assert '<strong class="nhsuk-tag nhsuk-tag--green">Shared with the person</strong>' in tab
+    assert f"Shared in person on {plan.shared_on.day} {plan.shared_on:%B %Y}" in tab
+    for text in (
+        "Frailty",
+        escape(matron.get_full_name()),
+        escape(navigator.get_full_name()),
+        f"{plan.next_review_on.day} {plan.next_review_on:%B %Y}",
+        "Every 6 weeks",
+        "“I want to stay in my own home”",
+        "“I want to get to church on Sundays”",
+        "Home assessment and grab rails",
+        "Community occupational therapy",
+        "20 March 2026",
+        '<strong class="nhsuk-tag nhsuk-tag--blue">On track</strong>',
+        '<strong class="nhsuk-tag nhsuk-tag--white">Not started</strong>',
+    ):
+        assert text in tab, text
+    assert "Review overdue" not in tab and "Review due" not in tab
+    assert reverse("careplans:plan_create", args=[patient.pk]) not in response.text
+
+
+def test_the_overview_shows_the_current_plan_and_its_goals(client, matron, chair, patient, episode):
+    plan = _written_plan(matron, chair, patient, status="proposed")
+
+    slot = _plan_slot(_record(client, matron, patient))
+
+    assert f'<a href="{reverse("careplans:plan", args=[plan.pk])}">Version 1</a>' in slot
+    assert "Proposed for the MDT</strong>" in slot
+    assert f"Next review {plan.next_review_on.day} {plan.next_review_on:%B %Y}" in slot
+    assert "“I want to stay in my own home”" in slot
+    assert "on track, by 20 March 2026" in slot
+
+
+@pytest.mark.parametrize(
+    ("days", "tag", "in_banner"),
+    [
+        (-1, '<strong class="nhsuk-tag nhsuk-tag--red">Review overdue</strong>', True),
+        (0, '<strong class="nhsuk-tag nhsuk-tag--orange">Review due</strong>', False),
+        (14, '<strong class="nhsuk-tag nhsuk-tag--orange">Review due</strong>', False),
+        (15, None, False),
+    ],
+)
+def test_a_review_due_or_overdue_is_tagged_and_overdue_shows_in_the_banner(
+    client, matron, chair, patient, episode, days, tag, in_banner
+):
+    plan = _written_plan(matron, chair, patient, status="ratified")
+    _review_in(plan, days)
+
+    response = _record(client, matron, patient)
+
+    if tag:
+        assert tag in _plan_tab(response)
+        assert tag in _plan_slot(response)
+    else:
+        assert "Review due" not in _plan_tab(response)
+        assert "Review overdue" not in _plan_tab(response)
+    overdue = '<strong class="nhsuk-tag nhsuk-tag--red">Review overdue</strong>'
+    assert (overdue in _banner(response)) == in_banner
+
+
+def test_a_new_version_being_written_leaves_the_one_in_force_shown(
+    client, matron, chair, patient, episode
+):
+    first = _written_plan(matron, chair, patient)
+    _review_in(first, -3)
+    first.refresh_from_db()
+    second = plans.plan_new_version(by=matron, plan=first)
+
+    response = _record(client, matron, patient)
+
+    tab = _plan_tab(response)
+    assert "Care and support plan, version 1</a>" in tab
+    assert f'<a href="{reverse("careplans:plan", args=[second.pk])}">Version 2</a>' in tab
+    assert "is being written (draft). Version 1 stays in force until it is ratified." in tab
+    assert "Review overdue" in _banner(response)
+
+
+def test_a_draft_is_shown_when_no_version_is_in_force(client, matron, chair, patient, episode):
+    _written_plan(matron, chair, patient, status="draft")
+
+    response = _record(client, matron, patient)
+
+    tab = _plan_tab(response)
+    assert '<strong class="nhsuk-tag nhsuk-tag--blue">Draft</strong>' in tab
+    assert "Review" not in _banner(response)
+
+
+@pytest.mark.parametrize(
+    ("persona", "may_start"),
+    [("matron", True), ("chair", True), ("navigator", False), ("member", False)],
+)
+def test_the_open_episode_without_a_plan_offers_to_start_one_to_those_who_write_plans(
+    client, request, network_a, patient, episode, persona, may_start
+):
+    if persona == "member":
+        user = UserFactory()
+        MembershipFactory(user=user, network=network_a, role=Membership.Role.MEMBER)
+    else:
+        user = request.getfixturevalue(persona)
+
+    response = _record(client, user, patient)
+
+    start = f'href="{reverse("careplans:plan_create", args=[patient.pk])}"'
+    assert (start in _plan_tab(response)) == may_start
+    assert (start in _plan_slot(response)) == may_start
+    assert ("Start a care plan" in response.text) == may_start
+    if not may_start:
+        assert "Community matrons, GP chairs and the clinical lead write care plans." in (
+            _plan_tab(response)
+        )
+
+
+def test_the_clinical_lead_may_start_the_plan_whatever_their_role(
+    client, network_a, patient, episode
+):
+    lead = UserFactory()
+    MembershipFactory(user=lead, network=network_a, role=Membership.Role.MEMBER)
+    RegisterEntry.objects.filter(pk=episode.pk).update(clinical_lead=lead)
+
+    response = _record(client, lead, patient)
+
+    assert reverse("careplans:plan_create", args=[patient.pk]) in _plan_tab(response)
+
+
+def test_an_ended_episodes_plan_is_shown_without_a_review_to_come(
+    client, matron, chair, patient, episode
+):
+    plan = _written_plan(matron, chair, patient)
+    _review_in(plan, -20)
+    RegisterEntry.objects.filter(pk=episode.pk).update(
+        status=Status.DISCHARGED, closed_on=timezone.localdate()
+    )
+
+    response = _record(client, matron, patient)
+
+    tab = _plan_tab(response)
+    assert "Care and support plan, version 1</a>" in tab
+    assert "Review overdue" not in response.text
+    assert "Start a care plan" not in response.text
+
+
+def test_a_plan_of_an_earlier_episode_is_not_the_current_one(
+    client, matron, chair, patient, episode
+):
+    _written_plan(matron, chair, patient)
+    RegisterEntry.objects.filter(pk=episode.pk).update(
+        status=Status.DISCHARGED, closed_on=dt.date(2025, 6, 1), referred_on=dt.date(2025, 1, 1)
+    )
+    RegisterEntryFactory(patient=patient, status=Status.ACTIVE, clinical_lead=matron)
+
+    response = _record(client, matron, patient)
+
+    assert response.context["care_plan"].plan is None
+    assert reverse("careplans:plan_create", args=[patient.pk]) in _plan_tab(response)

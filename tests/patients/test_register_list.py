@@ -10,7 +10,9 @@ import pytest
 import time_machine
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
+from careplans.models import CarePlan
 from mdtcare.accounts.models import Membership
 from mdtcare.audit.models import AccessEvent, AccessEventPatient
 from patients.models import RegisterEntry
@@ -256,8 +258,9 @@ def test_filter_options_are_limited_to_the_users_networks(
 
     assert practice_a.name in response.text
     assert practice_b.name not in response.text
-    assert outsider.get_full_name() not in response.text
-    assert matron.get_full_name() in response.text
+    # Escaped as the page shows them (a Faker name may be O'Brien).
+    assert escape(outsider.get_full_name()) not in response.text
+    assert escape(matron.get_full_name()) in response.text
 
 
 @pytest.mark.parametrize(
@@ -270,6 +273,7 @@ def test_filter_options_are_limited_to_the_users_networks(
         {"lead": "1 OR 1=1"},
         {"sort": "password"},
         {"page": "9999"},
+        {"review": "soon"},
     ],
 )
 def test_a_value_that_is_not_a_choice_is_ignored(client, matron, practice_a, params):
@@ -342,6 +346,131 @@ def test_an_empty_register_says_how_people_get_onto_it(client, matron):
 
     assert "No one is on the register of your networks yet" in response.text
     assert reverse("patients:create") in response.text
+
+
+# --- the care plan review filter ---------------------------------------------------------
+
+
+def _plan(entry, chair, *, next_review_on, status="shared", number=1, previous=None):
+    """A plan version as the services leave it, reviewed on ``next_review_on``."""
+    in_force = status in ("ratified", "shared", "superseded")
+    return CarePlan.objects.create(
+        patient=entry.patient,
+        entry=entry,
+        number=number,
+        previous=previous,
+        status=status,
+        starts_on=next_review_on - dt.timedelta(weeks=6),
+        next_review_on=next_review_on,
+        ratified_by=chair if in_force else None,
+        ratified_at=timezone.now() if in_force else None,
+    )
+
+
+@pytest.fixture
+def reviews(practice_a, chair):
+    """People whose care plan review is overdue, due or later, and people
+    whose plan has no review to come."""
+    today = timezone.localdate()
+
+    def person(name, status=Status.ACTIVE):
+        patient = PatientFactory(practice=practice_a, family_name=f"Review-{name}")
+        return RegisterEntryFactory(patient=patient, status=status)
+
+    _plan(person("overdue"), chair, next_review_on=today - dt.timedelta(days=1))
+    _plan(person("today"), chair, status="ratified", next_review_on=today)
+    _plan(person("in-14-days"), chair, next_review_on=today + dt.timedelta(days=14))
+    _plan(person("in-15-days"), chair, next_review_on=today + dt.timedelta(days=15))
+    # Not in force: a draft has no review to come.
+    _plan(person("draft"), chair, status="draft", next_review_on=today - dt.timedelta(days=5))
+    # The newest version in force counts, not the one it superseded...
+    entry = person("reviewed")
+    old = _plan(entry, chair, status="superseded", next_review_on=today - dt.timedelta(days=30))
+    _plan(entry, chair, number=2, previous=old, next_review_on=today + dt.timedelta(days=30))
+    # ... and a new version being drafted leaves the one in force overdue.
+    entry = person("redrafting")
+    old = _plan(entry, chair, next_review_on=today - dt.timedelta(days=3))
+    _plan(entry, chair, status="draft", number=2, previous=old, next_review_on=today)
+    # An episode that has ended has no review to come.
+    _plan(person("discharged", Status.DISCHARGED), chair, next_review_on=today)
+    person("no-plan")
+
+
+@pytest.mark.parametrize(
+    ("review", "expected"),
+    [
+        ("overdue", ["Review-overdue", "Review-redrafting"]),
+        ("due", ["Review-in-14-days", "Review-today"]),
+        ("any", ["Review-in-14-days", "Review-overdue", "Review-redrafting", "Review-today"]),
+        (
+            "",
+            [
+                f"Review-{n}"
+                for n in sorted(
+                    [
+                        "discharged",
+                        "draft",
+                        "in-14-days",
+                        "in-15-days",
+                        "no-plan",
+                        "overdue",
+                        "redrafting",
+                        "reviewed",
+                        "today",
+                    ]
+                )
+            ],
+        ),
+    ],
+)
+def test_review_filter_reads_the_next_review_of_the_plan_in_force(
+    client, matron, reviews, review, expected
+):
+    assert _names(_get(client, matron, review=review)) == expected
+
+
+def test_review_filter_is_offered_and_keeps_its_choice(client, matron, reviews):
+    response = _get(client, matron, review="due")
+
+    assert '<select class="nhsuk-select" id="filter-review" name="review">' in response.text
+    assert '<label class="nhsuk-label" for="filter-review">Care plan review</label>' in (
+        response.text
+    )
+    assert '<option value="due" selected>Due within 14 days</option>' in response.text
+    assert '<option value="overdue">Overdue</option>' in response.text
+    assert "Clear filters" in response.text
+
+
+def test_review_filter_counts_from_today(client, matron, reviews):
+    later = dt.datetime.combine(
+        timezone.localdate() + dt.timedelta(days=2), dt.time(12), tzinfo=dt.UTC
+    )
+
+    with time_machine.travel(later, tick=False):
+        response = _get(client, matron, review="overdue")
+
+    assert _names(response) == ["Review-overdue", "Review-redrafting", "Review-today"]
+
+
+def test_sorting_by_next_review_puts_the_most_overdue_first(client, matron, reviews):
+    names = _names(_get(client, matron, sort="review", review="any"))
+
+    assert names == ["Review-redrafting", "Review-overdue", "Review-today", "Review-in-14-days"]
+    everyone = _names(_get(client, matron, sort="review"))
+    assert everyone[:6] == [
+        "Review-redrafting",
+        "Review-overdue",
+        "Review-today",
+        "Review-in-14-days",
+        "Review-in-15-days",
+        "Review-reviewed",
+    ]  # and no review to come last
+
+
+def test_the_export_applies_the_review_filter(client, matron, reviews):
+    _, content = _export(client, matron, review="overdue")
+
+    assert [row[0] for row in _csv_rows(content)[1:]] == ["Review-overdue", "Review-redrafting"]
 
 
 # --- sorting -------------------------------------------------------------------------
@@ -498,16 +627,22 @@ def test_sorting_alone_is_audited_as_the_list(client, navigator, practice_a):
 def test_register_page_query_count_does_not_grow_with_rows(
     client, matron, navigator, practice_a, rows, django_assert_num_queries
 ):
+    chair = UserFactory()
+    today = timezone.localdate()
     for patient in PatientFactory.create_batch(rows, practice=practice_a):
-        RegisterEntryFactory(
+        entry = RegisterEntryFactory(
             patient=patient, status=Status.ACTIVE, clinical_lead=matron, navigator=navigator
         )
+        first = _plan(entry, chair, status="superseded", next_review_on=today)
+        _plan(entry, chair, number=2, previous=first, next_review_on=today)
     client.force_login(matron)
     client.get(reverse("home"))  # settle the session
 
+    # The next review is one more subquery of the page's query: no more queries.
     with django_assert_num_queries(REGISTER_PAGE_QUERIES):
         response = client.get(
-            reverse("patients:list"), {"status": "open", "sort": "status", "risk": "none"}
+            reverse("patients:list"),
+            {"status": "open", "sort": "status", "risk": "none", "review": "due"},
         )
     assert len(response.context["rows"]) == min(rows, 25)
 
