@@ -10,6 +10,7 @@ from django.db.models import Q
 class NotificationKind(models.TextChoices):
     SELF_HARM_ALERT = "self_harm_alert", "Urgent: PHQ-9 item 9 answered above zero"
     REFERRAL_RECEIVED = "referral_received", "Referral received"
+    AGENDA_PUBLISHED = "agenda_published", "MDT agenda published"
 
 
 class Notification(models.Model):

@@ -1,0 +1,226 @@
+"""Writes to MDT meetings and their agendas. Each service is one transaction
+that checks who may do it; the change triggers audit every row."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from dateutil.relativedelta import relativedelta
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F, Max
+from django.urls import reverse
+from django.utils import timezone
+
+from mdtcare.accounts import permissions
+from mdtcare.accounts.models import Membership, Network, User
+from mdtcare.notifications.models import Notification
+from mdtcare.notifications.services import notifications_raise
+from meetings.models import AgendaItem, Meeting, MeetingSeries
+from patients.models import Patient
+
+SCHEDULERS = frozenset({Membership.Role.NAVIGATOR, Membership.Role.ADMIN, Membership.Role.GP_CHAIR})
+STEPS = {
+    MeetingSeries.Frequency.WEEKLY: relativedelta(weeks=1),
+    MeetingSeries.Frequency.FORTNIGHTLY: relativedelta(weeks=2),
+    MeetingSeries.Frequency.MONTHLY: relativedelta(months=1),
+}
+
+
+class StaleAgenda(ValidationError):
+    """The agenda changed since this page was opened."""
+
+    def __init__(self):
+        super().__init__(
+            "Someone else changed this agenda while you were looking at it. Check it as "
+            "it is now, then make your change again.",
+            code="stale",
+        )
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    meetings: tuple[Meeting, ...]
+    warnings: tuple[str, ...] = ()
+
+
+def _require_scheduler(*, user: User, network: Network) -> None:
+    permissions.require_role(
+        user=user, network_id=network.pk, roles=SCHEDULERS, action="schedule MDT meetings"
+    )
+
+
+def _overlaps(network: Network, date: dt.date, starts_at: dt.time, ends_at: dt.time):
+    return Meeting.objects.filter(
+        network=network, date=date, starts_at__lt=ends_at, ends_at__gt=starts_at
+    ).exclude(status=Meeting.Status.CANCELLED)
+
+
+@transaction.atomic
+def meeting_schedule(
+    *,
+    by: User,
+    network: Network,
+    date: dt.date,
+    starts_at: dt.time,
+    ends_at: dt.time,
+    format: str = Meeting.Format.FACE_TO_FACE,
+    venue: str = "",
+    dial_in: str = "",
+    chair: User | None = None,
+    invited: list[User] | tuple = (),
+    frequency: str = "",
+    until: dt.date | None = None,
+) -> Scheduled:
+    """Schedule one meeting, or a series (``frequency`` and ``until``). A
+    meeting must end after it starts; one that overlaps another meeting of
+    the network is scheduled with a warning."""
+    _require_scheduler(user=by, network=network)
+    if ends_at <= starts_at:
+        raise ValidationError({"ends_at": ["The meeting must end after it starts"]})
+    if date < timezone.localdate():
+        raise ValidationError({"date": ["A new meeting cannot be in the past"]})
+    if chair is not None and permissions.role_in(user=chair, network_id=network.pk) is None:
+        raise ValidationError({"chair": ["The chair must be a member of this network"]})
+    series = None
+    dates = [date]
+    if frequency:
+        if frequency not in STEPS or until is None or until < date:
+            raise ValidationError({"until": ["Give how often and an end date after the first"]})
+        series = MeetingSeries.objects.create(
+            network=network, frequency=frequency, first_on=date, until=until, created_by=by
+        )
+        step, dates = STEPS[frequency], []
+        count, next_date = 0, date
+        while next_date <= until:
+            dates.append(next_date)
+            count += 1
+            next_date = date + step * count
+    warnings = []
+    meetings = []
+    for day in dates:
+        if _overlaps(network, day, starts_at, ends_at).exists():
+            warnings.append(
+                f"Another meeting of {network.name} overlaps the one on {day:%d/%m/%Y}."
+            )
+        meeting = Meeting.objects.create(
+            network=network,
+            series=series,
+            date=day,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            format=format,
+            venue=venue.strip()[:300],
+            dial_in=dial_in.strip()[:300],
+            chair=chair,
+            created_by=by,
+        )
+        meeting.invited.set(invited)
+        meetings.append(meeting)
+    return Scheduled(tuple(meetings), tuple(warnings))
+
+
+@transaction.atomic
+def meeting_cancel(*, by: User, meeting: Meeting, reason: str) -> Meeting:
+    """Cancel one meeting (of a series or not), with the reason."""
+    _require_scheduler(user=by, network=meeting.network)
+    current = Meeting.objects.select_for_update().get(pk=meeting.pk)
+    if current.status != Meeting.Status.SCHEDULED:
+        raise ValidationError("Only a meeting that has not started can be cancelled.")
+    if not reason.strip():
+        raise ValidationError({"reason": ["Enter why the meeting is cancelled"]})
+    current.status = Meeting.Status.CANCELLED
+    current.cancel_reason = reason.strip()[:500]
+    current.save()
+    return current
+
+
+def _open_agenda(meeting: Meeting, expected_revision: int | None) -> Meeting:
+    current = Meeting.objects.select_for_update().get(pk=meeting.pk)
+    if current.status != Meeting.Status.SCHEDULED:
+        raise ValidationError("The agenda of a meeting that has started or closed cannot change.")
+    if expected_revision is not None and current.revision != expected_revision:
+        raise StaleAgenda()
+    Meeting.objects.filter(pk=current.pk).update(revision=F("revision") + 1)
+    current.revision += 1
+    return current
+
+
+@transaction.atomic
+def agenda_item_add(
+    *,
+    by: User,
+    meeting: Meeting,
+    patient: Patient,
+    reason: str,
+    note: str = "",
+    expected_revision: int | None = None,
+) -> AgendaItem:
+    """Put a person on the agenda. Refused for a person of another network
+    and for a person already on this agenda."""
+    _require_scheduler(user=by, network=meeting.network)
+    if patient.practice.network_id != meeting.network_id:
+        raise ValidationError("This person belongs to another network's MDT.")
+    if reason not in AgendaItem.Reason.values:
+        raise ValidationError({"reason": ["Choose why the person is on the agenda"]})
+    current = _open_agenda(meeting, expected_revision)
+    position = (current.agenda.aggregate(last=Max("position"))["last"] or 0) + 1
+    try:
+        with transaction.atomic():
+            return AgendaItem.objects.create(
+                meeting=current,
+                patient=patient,
+                reason=reason,
+                note=note.strip()[:300],
+                position=position,
+                created_by=by,
+            )
+    except IntegrityError as exc:
+        raise ValidationError("This person is on this agenda already.", code="duplicate") from exc
+
+
+@transaction.atomic
+def agenda_item_remove(*, by: User, item: AgendaItem, expected_revision: int | None = None) -> None:
+    _require_scheduler(user=by, network=item.meeting.network)
+    _open_agenda(item.meeting, expected_revision)
+    item.delete()
+
+
+@transaction.atomic
+def agenda_item_move(
+    *, by: User, item: AgendaItem, to_position: int, expected_revision: int | None = None
+) -> list[AgendaItem]:
+    """Move an item to a place in the agenda (1 is first); the others close up."""
+    _require_scheduler(user=by, network=item.meeting.network)
+    meeting = _open_agenda(item.meeting, expected_revision)
+    items = [
+        other for other in meeting.agenda.order_by("position", "created_at") if other.pk != item.pk
+    ]
+    to_position = max(1, min(to_position, len(items) + 1))
+    items.insert(to_position - 1, item)
+    for position, each in enumerate(items, start=1):
+        each.position = position
+    AgendaItem.objects.bulk_update(items, ["position"])
+    return items
+
+
+@transaction.atomic
+def agenda_publish(*, by: User, meeting: Meeting) -> Meeting:
+    """Publish the agenda to the invited members (delivered from the
+    outbox); publishing again after changes tells them again."""
+    _require_scheduler(user=by, network=meeting.network)
+    current = Meeting.objects.select_for_update().get(pk=meeting.pk)
+    if current.status != Meeting.Status.SCHEDULED:
+        raise ValidationError("Only the agenda of a meeting still to come is published.")
+    if not current.agenda.exists():
+        raise ValidationError("Add people to the agenda before publishing it.")
+    current.agenda_published_at, current.agenda_published_by = timezone.now(), by
+    current.save()
+    notifications_raise(
+        kind=Notification.Kind.AGENDA_PUBLISHED,
+        event_id=f"agenda:{current.pk}:{current.revision}",
+        recipients=current.invited.filter(is_active=True),
+        link=reverse("home"),
+    )
+    return current
