@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from dateutil.relativedelta import relativedelta
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max
 from django.urls import reverse
@@ -17,7 +17,7 @@ from mdtcare.accounts import permissions
 from mdtcare.accounts.models import Membership, Network, User
 from mdtcare.notifications.models import Notification
 from mdtcare.notifications.services import notifications_raise
-from meetings.models import AgendaItem, Meeting, MeetingSeries
+from meetings.models import AgendaItem, Discussion, Meeting, MeetingSeries
 from patients.models import Patient
 
 SCHEDULERS = frozenset({Membership.Role.NAVIGATOR, Membership.Role.ADMIN, Membership.Role.GP_CHAIR})
@@ -223,4 +223,101 @@ def agenda_publish(*, by: User, meeting: Meeting) -> Meeting:
         recipients=current.invited.filter(is_active=True),
         link=reverse("home"),
     )
+    return current
+
+
+# --- running the meeting ------------------------------------------------------
+
+
+def _require_chair(*, user: User, meeting: Meeting, reason: str = "") -> str:
+    """GP chairs run meetings; an admin may act as chair, with a reason."""
+    role = permissions.role_in(user=user, network_id=meeting.network_id)
+    if role == Membership.Role.GP_CHAIR:
+        return ""
+    if role == Membership.Role.ADMIN and reason.strip():
+        return reason.strip()[:500]
+    raise PermissionDenied(
+        "Only a GP chair runs the meeting (an admin may act as chair, giving the reason)."
+    )
+
+
+@transaction.atomic
+def meeting_start(*, by: User, meeting: Meeting, acting_reason: str = "") -> Meeting:
+    """Start the meeting. Starting it again changes nothing."""
+    reason = _require_chair(user=by, meeting=meeting, reason=acting_reason)
+    current = Meeting.objects.select_for_update().get(pk=meeting.pk)
+    if current.status == Meeting.Status.IN_PROGRESS:
+        return current
+    if current.status != Meeting.Status.SCHEDULED:
+        raise ValidationError(f"A {current.get_status_display().lower()} meeting cannot start.")
+    current.status = Meeting.Status.IN_PROGRESS
+    current.started_at = timezone.now()
+    current.chair = current.chair or by
+    current.acting_chair_reason = reason
+    current.save()
+    return current
+
+
+def _require_in_progress(meeting: Meeting) -> Meeting:
+    current = Meeting.objects.select_for_update().get(pk=meeting.pk)
+    if current.status != Meeting.Status.IN_PROGRESS:
+        raise ValidationError(
+            "Outcomes are recorded while the meeting is in progress; this one is "
+            f"{current.get_status_display().lower()}.",
+            code="not_in_progress",
+        )
+    return current
+
+
+@transaction.atomic
+def discussion_save(
+    *,
+    by: User,
+    item: AgendaItem,
+    outcome: str,
+    summary: str = "",
+    decisions: str = "",
+    next_review_on: dt.date | None = None,
+    expected_revision: int | None = None,
+    acting_reason: str = "",
+) -> Discussion:
+    """Record (or change) the outcome of discussing one agenda item while the
+    meeting is in progress. A save based on an older revision is refused."""
+    _require_chair(user=by, meeting=item.meeting, reason=acting_reason)
+    _require_in_progress(item.meeting)
+    if outcome not in Discussion.Outcome.values:
+        raise ValidationError({"outcome": ["Choose the outcome of the discussion"]})
+    discussion = Discussion.objects.select_for_update().filter(item=item).first()
+    if discussion is not None and expected_revision not in (None, discussion.revision):
+        raise ValidationError(
+            "Someone else saved this outcome while you were working on it. Check theirs, "
+            "then make your change again.",
+            code="stale",
+        )
+    discussion = discussion or Discussion(item=item, recorded_by=by, created_by=by)
+    discussion.outcome = outcome
+    discussion.summary = summary.strip()
+    discussion.decisions = decisions.strip()
+    discussion.next_review_on = next_review_on
+    discussion.revision = (discussion.revision or 0) + (1 if discussion.pk else 0)
+    discussion.recorded_by = by
+    discussion.save()
+    return discussion
+
+
+@transaction.atomic
+def meeting_close(*, by: User, meeting: Meeting, acting_reason: str = "") -> Meeting:
+    """Close the meeting: items not discussed are marked not reached (they
+    are proposed as carried forward for the next meeting) and the outcomes
+    are locked. Closing a closed meeting changes nothing."""
+    _require_chair(user=by, meeting=meeting, reason=acting_reason)
+    current = Meeting.objects.select_for_update().get(pk=meeting.pk)
+    if current.status == Meeting.Status.CLOSED:
+        return current
+    if current.status != Meeting.Status.IN_PROGRESS:
+        raise ValidationError("Only a meeting in progress is closed.")
+    current.agenda.filter(discussion__isnull=True).update(not_reached=True)
+    current.status = Meeting.Status.CLOSED
+    current.closed_at, current.closed_by = timezone.now(), by
+    current.save()
     return current

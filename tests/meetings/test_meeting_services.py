@@ -184,3 +184,61 @@ def test_proposals_come_with_their_reasons(navigator, chair, network_a, practice
         relisted: "relisted",
         new: "new_referral",
     }
+
+
+# --- running the meeting --------------------------------------------------------
+
+
+@pytest.fixture
+def agenda(navigator, network_a, practice_a):
+    meeting = _meeting(navigator, network_a, day=TODAY)
+    items = [
+        services.agenda_item_add(
+            by=navigator,
+            meeting=meeting,
+            patient=PatientFactory(practice=practice_a),
+            reason="urgent",
+        )
+        for _ in range(2)
+    ]
+    return meeting, items
+
+
+@pytest.mark.parametrize("persona", ["matron", "navigator", "outsider"])
+def test_only_a_gp_chair_starts_the_meeting(request, agenda, persona):
+    with pytest.raises(PermissionDenied):
+        services.meeting_start(by=request.getfixturevalue(persona), meeting=agenda[0])
+
+
+def test_an_admin_acts_as_chair_only_with_a_reason(admin_user, agenda):
+    with pytest.raises(PermissionDenied):
+        services.meeting_start(by=admin_user, meeting=agenda[0])
+
+    meeting = services.meeting_start(
+        by=admin_user, meeting=agenda[0], acting_reason="Dr Patel is on leave"
+    )
+
+    assert meeting.acting_chair_reason == "Dr Patel is on leave"
+
+
+def test_outcomes_then_close_carries_the_unreached_forward(chair, navigator, network_a, agenda):
+    meeting, (discussed, skipped) = agenda
+    with pytest.raises(ValidationError, match="in progress"):
+        services.discussion_save(by=chair, item=discussed, outcome="continue")
+    services.meeting_start(by=chair, meeting=meeting)
+
+    first = services.discussion_save(by=chair, item=discussed, outcome="continue", summary="Well")
+    with pytest.raises(ValidationError, match="Someone else saved"):
+        services.discussion_save(
+            by=chair, item=discussed, outcome="relist", expected_revision=first.revision + 1
+        )
+    services.meeting_close(by=chair, meeting=meeting)
+    services.meeting_close(by=chair, meeting=meeting)  # a second click
+
+    skipped.refresh_from_db()
+    assert skipped.not_reached
+    with pytest.raises(ValidationError, match="closed"):
+        services.discussion_save(by=chair, item=discussed, outcome="relist")
+    following = _meeting(navigator, network_a, day=TODAY + dt.timedelta(days=14))
+    proposals = {p.patient: p.reason for p in agenda_proposals(following)}
+    assert proposals[skipped.patient] == "carried_forward"
