@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import factory
 from django.utils import timezone
+from faker import Faker
 
 from patients.models import (
     Carer,
@@ -49,7 +50,7 @@ class CarerFactory(factory.django.DjangoModelFactory):
         model = Carer
 
     patient = factory.SubFactory(PatientFactory)
-    name = factory.Faker("name", locale="en_GB")
+    name = factory.LazyFunction(lambda: Faker("en_GB").name().replace("'", ""))
     relationship = "Daughter"
     phone = "07700 900123"
 
