@@ -11,11 +11,11 @@ urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
     path("worklist/", core_views.coming, {"page": "worklist"}, name="worklist"),
-    path("agendas/", core_views.coming, {"page": "agendas"}, name="agendas"),
     path("reports/", core_views.coming, {"page": "reports"}, name="reports"),
     path("account/", include("mdtcare.accounts.urls")),
     path("patients/", include("patients.urls")),
     path("", include("careplans.urls")),
+    path("", include("meetings.urls")),
     path("api/v1/", include("mdtcare.api.urls")),
     # One log-in page for everyone (lockout, two-factor), the admin's included.
     path(

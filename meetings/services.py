@@ -14,10 +14,18 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mdtcare.accounts import permissions
-from mdtcare.accounts.models import Membership, Network, User
+from mdtcare.accounts.models import Membership, Network, Organisation, User
 from mdtcare.notifications.models import Notification
 from mdtcare.notifications.services import notifications_raise
-from meetings.models import AgendaItem, Discussion, Meeting, MeetingSeries
+from meetings.models import (
+    Action,
+    AgendaItem,
+    Attendance,
+    AttendanceStatus,
+    Discussion,
+    Meeting,
+    MeetingSeries,
+)
 from patients.models import Patient
 
 SCHEDULERS = frozenset({Membership.Role.NAVIGATOR, Membership.Role.ADMIN, Membership.Role.GP_CHAIR})
@@ -280,9 +288,18 @@ def discussion_save(
     next_review_on: dt.date | None = None,
     expected_revision: int | None = None,
     acting_reason: str = "",
+    ratify_plan: bool = False,
+    primary_need: str = "",
+    clinical_lead: User | None = None,
 ) -> Discussion:
     """Record (or change) the outcome of discussing one agenda item while the
-    meeting is in progress. A save based on an older revision is refused."""
+    meeting is in progress. A save based on an older revision is refused.
+
+    With ``ratify_plan`` the person's proposed plan is ratified (through
+    ``careplans.plans.plan_ratify``, so only a GP chair can); with a
+    ``primary_need`` or ``clinical_lead`` the open episode's allocation is
+    changed (through ``patients.services.entry_allocate``). All in the same
+    transaction as the outcome: one refusal undoes the lot."""
     _require_chair(user=by, meeting=item.meeting, reason=acting_reason)
     _require_in_progress(item.meeting)
     if outcome not in Discussion.Outcome.values:
@@ -301,6 +318,14 @@ def discussion_save(
     discussion.next_review_on = next_review_on
     discussion.revision = (discussion.revision or 0) + (1 if discussion.pk else 0)
     discussion.recorded_by = by
+    if primary_need or clinical_lead is not None:
+        _allocate_from_discussion(
+            by=by, item=item, primary_need=primary_need, clinical_lead=clinical_lead
+        )
+        discussion.primary_need = primary_need
+        discussion.clinical_lead = clinical_lead
+    if ratify_plan:
+        discussion.ratified_plan = _ratify_from_discussion(by=by, item=item)
     discussion.save()
     return discussion
 
@@ -321,3 +346,171 @@ def meeting_close(*, by: User, meeting: Meeting, acting_reason: str = "") -> Mee
     current.closed_at, current.closed_by = timezone.now(), by
     current.save()
     return current
+
+
+# --- outcomes that change the episode and the plan, attendance, actions ---------
+
+
+def _allocate_from_discussion(
+    *, by: User, item: AgendaItem, primary_need: str, clinical_lead: User | None
+) -> None:
+    """The MDT sets the primary need and clinical lead of the open episode;
+    what it does not give (navigator, tier, or a blank field) stays as it was."""
+    from patients.models import RegisterEntry
+    from patients.services import entry_allocate
+
+    entry = (
+        RegisterEntry.objects.open()
+        .select_related("patient__practice")
+        .filter(patient_id=item.patient_id)
+        .order_by("-referred_on", "-created_at")
+        .first()
+    )
+    if entry is None:
+        raise ValidationError(
+            {"primary_need": ["This person has no open episode to set the need or lead on"]}
+        )
+    entry_allocate(
+        by=by,
+        entry=entry,
+        clinical_lead=clinical_lead or entry.clinical_lead,
+        navigator=entry.navigator,
+        tier=entry.tier,
+        primary_need=primary_need or entry.primary_need,
+    )
+
+
+def _ratify_from_discussion(*, by: User, item: AgendaItem):
+    # Imported here: careplans depends on patients, and meetings sits above both.
+    from careplans import plans
+    from careplans.models import CarePlan
+    from careplans.plan_selectors import current_plan
+
+    plan = current_plan(CarePlan.objects.filter(patient_id=item.patient_id).order_by("-number"))
+    if plan is None or plan.status != CarePlan.Status.PROPOSED:
+        raise ValidationError(
+            {"ratify_plan": ["This person has no proposed plan to ratify"]}, code="no_plan"
+        )
+    return plans.plan_ratify(
+        by=by, plan=plan, note=f"Ratified at the MDT on {item.meeting.date:%d/%m/%Y}"
+    )
+
+
+@transaction.atomic
+def attendance_record(
+    *,
+    by: User,
+    meeting: Meeting,
+    user: User | None = None,
+    name: str = "",
+    profession: str = "",
+    organisation: str = "",
+    status: str = AttendanceStatus.PRESENT,
+    acting_reason: str = "",
+) -> Attendance:
+    """Record who attended (or sent apologies). A member of the network is
+    recorded once: recording them again changes their entry; a guest is
+    recorded by name. Not once the meeting is closed or cancelled."""
+    _require_chair(user=by, meeting=meeting, reason=acting_reason)
+    current = Meeting.objects.select_for_update().get(pk=meeting.pk)
+    if current.status not in (Meeting.Status.SCHEDULED, Meeting.Status.IN_PROGRESS):
+        raise ValidationError(
+            f"Attendance cannot change at a {current.get_status_display().lower()} meeting."
+        )
+    if status not in AttendanceStatus.values:
+        raise ValidationError({"status": ["Choose present or apologies"]})
+    if user is not None:
+        if permissions.role_in(user=user, network_id=current.network_id) is None:
+            raise ValidationError({"user": ["Choose a member of this network"]})
+        name = name.strip() or user.get_full_name() or user.get_username()
+        attendance, _ = Attendance.objects.update_or_create(
+            meeting=current,
+            user=user,
+            defaults={
+                "name": name[:200],
+                "profession": (profession.strip() or getattr(user, "profession", "") or "")[:60],
+                "organisation": organisation.strip()[:200],
+                "status": status,
+            },
+            create_defaults={
+                "name": name[:200],
+                "profession": (profession.strip() or getattr(user, "profession", "") or "")[:60],
+                "organisation": organisation.strip()[:200],
+                "status": status,
+                "created_by": by,
+            },
+        )
+        return attendance
+    if not name.strip():
+        raise ValidationError({"name": ["Enter the name of the person attending"]})
+    return Attendance.objects.create(
+        meeting=current,
+        name=name.strip()[:200],
+        profession=profession.strip()[:60],
+        organisation=organisation.strip()[:200],
+        status=status,
+        created_by=by,
+    )
+
+
+@dataclass(frozen=True)
+class ActionAdded:
+    action: Action
+    warnings: tuple[str, ...] = ()
+
+
+@transaction.atomic
+def action_add(
+    *,
+    by: User,
+    item: AgendaItem,
+    what: str,
+    due_on: dt.date | None,
+    owner: User | None = None,
+    owner_organisation: Organisation | None = None,
+    priority: str = Action.Priority.ROUTINE,
+    acting_reason: str = "",
+) -> ActionAdded:
+    """Add an action agreed in the discussion of ``item``, for its person.
+    It needs an owner (a member of the network or an organisation) and a
+    due date; a date already past is accepted with a warning (the MDT may be
+    recording something already late). Refused before the outcome is saved
+    and once the meeting is not in progress."""
+    _require_chair(user=by, meeting=item.meeting, reason=acting_reason)
+    _require_in_progress(item.meeting)
+    errors: dict[str, list[str]] = {}
+    if not what.strip():
+        errors["what"] = ["Enter what needs to be done"]
+    if owner is None and owner_organisation is None:
+        errors["owner"] = ["Choose who owns the action: a person or an organisation"]
+    elif (
+        owner is not None
+        and permissions.role_in(user=owner, network_id=item.meeting.network_id) is None
+    ):
+        errors["owner"] = ["Choose a member of this network"]
+    if due_on is None:
+        errors["due_on"] = ["Enter the date the action is due"]
+    if priority not in Action.Priority.values:
+        errors["priority"] = ["Choose the priority"]
+    if errors:
+        raise ValidationError(errors)
+    discussion = Discussion.objects.filter(item=item).first()
+    if discussion is None:
+        raise ValidationError(
+            "Save the outcome of the discussion before adding its actions.", code="no_outcome"
+        )
+    action = Action.objects.create(
+        patient_id=item.patient_id,
+        what=what.strip()[:500],
+        owner=owner,
+        owner_organisation=owner_organisation if owner is None else None,
+        due_on=due_on,
+        priority=priority,
+        source=Action.Source.DISCUSSION,
+        discussion=discussion,
+        created_by=by,
+    )
+    warnings = []
+    if due_on < timezone.localdate():
+        warnings.append(f"The action is due on {due_on:%d/%m/%Y}, which has passed: it is overdue.")
+    return ActionAdded(action, tuple(warnings))

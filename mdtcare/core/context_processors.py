@@ -13,7 +13,8 @@ _NAVIGATION = {
         ("Refer someone", "patients:refer_start"),
     ],
     Membership.Role.GP_CHAIR: [
-        ("Meetings", "home"),
+        ("Home", "home"),
+        ("Meetings", "meetings:meeting_list"),
         ("Care plans", "careplans:plan_attention"),
         ("Register", "patients:list"),
         ("Refer someone", "patients:refer_start"),
@@ -22,7 +23,7 @@ _NAVIGATION = {
         ("Today", "home"),
         ("Referrals", "patients:triage"),
         ("Worklist", "worklist"),
-        ("Agendas", "agendas"),
+        ("Meetings", "meetings:meeting_list"),
         ("Care plans", "careplans:plan_attention"),
         ("Register", "patients:list"),
         ("Case finding", "patients:case_finding"),

@@ -50,11 +50,6 @@ COMING = {
         "Actions are not tracked in mdtcare yet. When they are, every action of your "
         "networks, with its owner and due date, will be listed here.",
     ),
-    "agendas": (
-        "Agendas",
-        "MDT meetings are not scheduled in mdtcare yet. When they are, you will build "
-        "and publish their agendas here.",
-    ),
     "reports": (
         "Reports",
         "Monthly activity is not counted yet. When meetings and discussions are "

@@ -95,14 +95,14 @@ def test_production_settings_pass_the_deploy_check(tmp_path):
     ("persona", "links"),
     [
         ("matron", ["My caseload", "Assessments", "Care plans", "Register", "Refer someone"]),
-        ("chair", ["Meetings", "Care plans", "Register", "Refer someone"]),
+        ("chair", ["Home", "Meetings", "Care plans", "Register", "Refer someone"]),
         (
             "navigator",
             [
                 "Today",
                 "Referrals",
                 "Worklist",
-                "Agendas",
+                "Meetings",
                 "Care plans",
                 "Register",
                 "Case finding",
@@ -122,7 +122,7 @@ def test_navigation_follows_the_role(client, personas, persona, links):
     assert nav.count('class="nhsuk-header__navigation-link"') == len(links)
 
 
-@pytest.mark.parametrize("page", ["worklist", "agendas", "reports"])
+@pytest.mark.parametrize("page", ["worklist", "reports"])
 def test_pages_still_to_come_say_so_plainly(client, matron, page):
     client.force_login(matron)
 
