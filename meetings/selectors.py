@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef
+from django.utils import timezone
 
 from careplans.models import CarePlan
 from mdtcare.core.gate import get_visible_or_404
@@ -16,6 +17,19 @@ from patients.models import Patient, RegisterEntry
 def meeting_get_for_user(*, user, meeting_id) -> Meeting:
     return get_visible_or_404(
         Meeting.objects.select_related("network", "chair"), user, pk=meeting_id
+    )
+
+
+def upcoming_meetings(*, user):
+    """The user's networks' meetings from today on, not closed or cancelled,
+    soonest first, with how many people are on each agenda."""
+    return (
+        Meeting.objects.visible_to(user)
+        .filter(date__gte=timezone.localdate())
+        .exclude(status__in=[Meeting.Status.CLOSED, Meeting.Status.CANCELLED])
+        .select_related("network")
+        .annotate(agenda_count=Count("agenda"))
+        .order_by("date", "starts_at")
     )
 
 

@@ -12,6 +12,7 @@ from careplans.selectors import assessment_drafts
 from mdtcare.accounts.models import Membership
 from mdtcare.accounts.selectors import current_membership
 from mdtcare.audit.services import access_record
+from meetings.selectors import upcoming_meetings
 from patients.selectors import triage_queue
 
 HOME_TEMPLATES = {
@@ -30,6 +31,8 @@ def home(request):
     context = {"membership": membership}
     if membership and membership.role in (Membership.Role.NAVIGATOR, Membership.Role.ADMIN):
         context["referrals_waiting"] = triage_queue(user=request.user).count()
+    if membership and membership.role in (Membership.Role.NAVIGATOR, Membership.Role.GP_CHAIR):
+        context["next_meetings"] = upcoming_meetings(user=request.user)[:3]
     if membership and membership.role == Membership.Role.MATRON:
         drafts = list(assessment_drafts(user=request.user)[:10])
         context["drafts"] = drafts

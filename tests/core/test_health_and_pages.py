@@ -196,3 +196,25 @@ def test_the_matrons_home_lists_her_drafts_and_audits_it(client, matron, practic
     assert "OKAFOR, Mary" in response.text
     event = AccessEvent.objects.get()
     assert (event.what, event.patient_count) == ("home.assessment_drafts", 1)
+
+
+def test_the_chairs_home_shows_the_next_meetings(client, chair, navigator, network_a):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from meetings.services import meeting_schedule
+
+    meeting = meeting_schedule(
+        by=navigator,
+        network=network_a,
+        date=timezone.localdate() + dt.timedelta(days=3),
+        starts_at=dt.time(9),
+        ends_at=dt.time(11),
+    ).meetings[0]
+    client.force_login(chair)
+
+    response = client.get(reverse("home"))
+
+    assert reverse("meetings:meeting", args=[meeting.pk]) in response.text
+    assert "0 on the agenda, not published yet" in response.text
