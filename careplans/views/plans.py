@@ -13,7 +13,6 @@ only which buttons to show.
 
 from __future__ import annotations
 
-import functools
 import uuid
 
 from django.contrib import messages
@@ -60,28 +59,6 @@ NOT_A_WRITER = "Care plans are written by community matrons, GP chairs and the c
 NOT_A_CHAIR = (
     "Your role does not allow you to ratify care plans (GP chairs ratify them at the MDT)."
 )
-
-
-def _refused_with_reason(view):
-    """A PermissionDenied from a service (or a page) answers 403 with its
-    reason. The access event the request wrote stays: the attempt is audited."""
-
-    @functools.wraps(view)
-    def wrapper(request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except PermissionDenied as exc:
-            return render(
-                request,
-                "errors/error.html",
-                {
-                    "title": "You do not have permission to do this",
-                    "text": str(exc) or "Your role does not allow this action.",
-                },
-                status=403,
-            )
-
-    return wrapper
 
 
 def _plan_for_page(request, plan_id, what: str) -> CarePlan:
@@ -157,7 +134,6 @@ def _fhir_url(plan: CarePlan) -> str:
 # --- Starting a plan ------------------------------------------------------------------------
 
 
-@_refused_with_reason
 def plan_create(request, patient_id):
     """What the plan will start with (the open episode's primary need, lead
     and navigator; the latest signed assessment's "what matters to me" as
@@ -288,7 +264,6 @@ def _shown(form, name, value) -> str:
     return str(value)
 
 
-@_refused_with_reason
 def plan_edit(request, plan_id):
     """The plan's contents (not its goals or care team). Several people may
     edit a draft: a save based on an older revision is refused, and the page
@@ -347,7 +322,6 @@ GOAL_LABELS = {
 }
 
 
-@_refused_with_reason
 def plan_goal(request, plan_id, goal_id=None):
     """Add a goal, or change one: the person's words, the support agreed,
     who provides it, by when, and how it is going. A target more than two
@@ -425,7 +399,6 @@ def _goal_refused_as_stale(form, exc: plans.StalePlan, goal, network_id):
 
 
 @require_POST
-@_refused_with_reason
 def plan_goal_remove(request, plan_id, goal_id):
     plan = _plan_for_page(request, plan_id, "care_plan.goal_remove")
     goal = _goal_of(plan, goal_id)
@@ -448,7 +421,6 @@ def plan_goal_remove(request, plan_id, goal_id):
 # --- The care team --------------------------------------------------------------------------
 
 
-@_refused_with_reason
 def plan_team_add(request, plan_id):
     """Add someone to the care team: a practitioner of the network, an
     organisation (the voluntary sector's included) or a name, with their role
@@ -489,7 +461,6 @@ def _member_name(member: CareTeamMember) -> str:
 
 
 @require_POST
-@_refused_with_reason
 def plan_team_remove(request, plan_id, member_id):
     plan = _plan_for_page(request, plan_id, "care_plan.team_remove")
     member = next((m for m in plan.care_team.all() if m.pk == member_id), None)
@@ -516,7 +487,6 @@ def plan_team_remove(request, plan_id, member_id):
 
 
 @require_POST
-@_refused_with_reason
 def plan_propose(request, plan_id):
     """Put the draft forward for ratification at the MDT. A second click
     changes nothing."""
@@ -540,7 +510,6 @@ def _ratified_text(plan: CarePlan) -> str:
     return f"{nhs_datetime(plan.ratified_at)} by {plan.ratified_by}"
 
 
-@_refused_with_reason
 def plan_ratify(request, plan_id):
     """GP chairs ratify a proposed plan, normally at the MDT; here, from the
     plan page, with a note (why outside the meeting). Who and when are
@@ -586,7 +555,6 @@ def plan_ratify(request, plan_id):
     return _render(request, "careplans/plans/ratify.html", plan, {"form": form})
 
 
-@_refused_with_reason
 def plan_share(request, plan_id):
     """Record that the ratified plan was shared with the person: when, how
     and (the user) by whom."""
@@ -619,7 +587,6 @@ def plan_share(request, plan_id):
 
 
 @require_POST
-@_refused_with_reason
 def plan_new_version(request, plan_id):
     """Copy the ratified or shared plan forward as a draft (goals and care
     team included); this version stays in force until the new one is

@@ -145,7 +145,13 @@ def error_400(request, exception=None):
 
 
 def error_403(request, exception=None):
-    return _error(request, 403)
+    """A refusal says why, in the words of the rule that refused it (services
+    raise PermissionDenied with a sentence naming the action)."""
+    title, text = ERRORS[403]
+    reason = str(exception) if exception is not None else ""
+    return render(
+        request, "errors/error.html", {"title": title, "text": reason or text}, status=403
+    )
 
 
 def error_404(request, exception=None):

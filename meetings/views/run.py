@@ -11,11 +11,10 @@ a 403 with its reason, their ValidationError is shown on the form.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from dataclasses import dataclass
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
@@ -29,27 +28,6 @@ from meetings.models import Action, AgendaItem, Meeting
 from meetings.run_forms import ActingForm, ActionForm, AttendanceForm, OutcomeForm
 from meetings.selectors import meeting_get_for_user
 from patients.models import RegisterEntry
-
-
-def _refused_with_reason(view):
-    """A PermissionDenied from a service answers 403 with its reason."""
-
-    @functools.wraps(view)
-    def wrapper(request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except PermissionDenied as exc:
-            return render(
-                request,
-                "errors/error.html",
-                {
-                    "title": "You do not have permission to do this",
-                    "text": str(exc) or "Your role does not allow this action.",
-                },
-                status=403,
-            )
-
-    return wrapper
 
 
 @dataclass(frozen=True)
@@ -176,7 +154,6 @@ def _acting(form) -> str:
     return form.cleaned_data.get("acting_reason", "") if form.is_valid() else ""
 
 
-@_refused_with_reason
 @require_http_methods(["GET", "POST"])
 def meeting_run(request, meeting_id):
     """The screen opens on the first person still to discuss; "Start
@@ -269,7 +246,6 @@ def _render_screen(request, meeting, items, current, forms=None, status=200):
     )
 
 
-@_refused_with_reason
 @require_http_methods(["GET", "POST"])
 def meeting_run_item(request, meeting_id, item_id):
     """One person's discussion. The POST's ``form`` says which form was
@@ -378,7 +354,6 @@ def _post_attendance(request, meeting, items, current):
     return _render_screen(request, meeting, items, current, {"attendance": form}, status=400)
 
 
-@_refused_with_reason
 @require_http_methods(["GET", "POST"])
 def meeting_close(request, meeting_id):
     """First what will be carried forward, then the close."""

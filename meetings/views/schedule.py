@@ -13,7 +13,6 @@ out for themselves is which buttons to show and the derived time slots.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import uuid
 from itertools import groupby
 from urllib.parse import urlencode
@@ -59,28 +58,6 @@ PROPOSAL_ORDER = [
 NOT_A_SCHEDULER = (
     "Meetings are scheduled and their agendas built by care navigators, admins and GP chairs."
 )
-
-
-def _refused_with_reason(view):
-    """A PermissionDenied from a service (or a page) answers 403 with its
-    reason. The access event the request wrote stays: the attempt is audited."""
-
-    @functools.wraps(view)
-    def wrapper(request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except PermissionDenied as exc:
-            return render(
-                request,
-                "errors/error.html",
-                {
-                    "title": "You do not have permission to do this",
-                    "text": str(exc) or "Your role does not allow this action.",
-                },
-                status=403,
-            )
-
-    return wrapper
 
 
 def _scheduler_network_ids(request) -> set:
@@ -164,7 +141,6 @@ def meeting_list(request):
     )
 
 
-@_refused_with_reason
 def meeting_schedule(request):
     """Schedule a meeting, or one at a regular interval until a date. An
     overlap with another meeting is allowed, with a warning."""
@@ -234,7 +210,6 @@ def meeting_view(request, meeting_id):
     )
 
 
-@_refused_with_reason
 def meeting_cancel(request, meeting_id):
     """Cancel one meeting (of a series or not), giving the reason."""
     meeting = _meeting_for_page(request, meeting_id, "meeting.cancel")
@@ -277,7 +252,6 @@ def _search(request, meeting: Meeting, text: str, on_agenda: set) -> list[Patien
     )
 
 
-@_refused_with_reason
 def agenda_builder(request, meeting_id):
     """Proposed people grouped by reason, the agenda with its slots and the
     buttons that change it, a search to add someone urgently, and publish."""
@@ -338,7 +312,6 @@ def _stale_form(request) -> None:
 
 
 @require_POST
-@_refused_with_reason
 def agenda_add(request, meeting_id):
     """Add the ticked proposals ("Add selected"), every proposal ("Add
     all"), or one person found by the search as urgent."""
@@ -430,7 +403,6 @@ def _item_for_page(request, meeting_id, item_id, what: str) -> AgendaItem:
 
 
 @require_POST
-@_refused_with_reason
 def agenda_move(request, meeting_id, item_id):
     """Move an item one place up or down."""
     item = _item_for_page(request, meeting_id, item_id, "meeting.agenda.move")
@@ -456,7 +428,6 @@ def agenda_move(request, meeting_id, item_id):
 
 
 @require_POST
-@_refused_with_reason
 def agenda_remove(request, meeting_id, item_id):
     """Take an item off the agenda."""
     item = _item_for_page(request, meeting_id, item_id, "meeting.agenda.remove")
@@ -476,7 +447,6 @@ def agenda_remove(request, meeting_id, item_id):
 
 
 @require_POST
-@_refused_with_reason
 def agenda_publish(request, meeting_id):
     """Publish the agenda as the user saw it."""
     meeting = meeting_get_for_user(user=request.user, meeting_id=meeting_id)
