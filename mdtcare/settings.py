@@ -275,6 +275,15 @@ SPECTACULAR_SETTINGS = {
         "RiskImportStatusEnum": "patients.models.RiskImport.Status",
         "AssessmentStatusEnum": "careplans.models.AssessmentStatus",
         "CarePlanStatusEnum": "careplans.models.CarePlanStatus",
+        "SourceEnum": "patients.models.ReferralSource",
+        "MeetingStatusEnum": "meetings.models.MeetingStatus",
+        "MeetingFormatEnum": "meetings.models.MeetingFormat",
+        "AgendaReasonEnum": "meetings.models.AgendaReason",
+        "OutcomeEnum": "meetings.models.Outcome",
+        "AttendanceStatusEnum": "meetings.models.AttendanceStatus",
+        "ActionStatusEnum": "meetings.models.ActionStatus",
+        "ActionPriorityEnum": "meetings.models.ActionPriority",
+        "ActionSourceEnum": "meetings.models.ActionSource",
     },
 }
 

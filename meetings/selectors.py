@@ -3,20 +3,34 @@ proposals."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q
 from django.utils import timezone
 
 from careplans.models import CarePlan
 from mdtcare.core.gate import get_visible_or_404
-from meetings.models import AgendaItem, Discussion, Meeting
+from meetings.models import Action, AgendaItem, Discussion, Meeting
 from patients.models import Patient, RegisterEntry
 
 
 def meeting_get_for_user(*, user, meeting_id) -> Meeting:
     return get_visible_or_404(
         Meeting.objects.select_related("network", "chair"), user, pk=meeting_id
+    )
+
+
+def actions_with_overdue(queryset, *, today: dt.date | None = None):
+    """The actions with ``overdue`` worked out in the query: due before
+    today (the local date in ``TIME_ZONE``, Europe/London) and still open or
+    in progress. The one place the rule is written: derived, never stored."""
+    today = today or timezone.localdate()
+    still_to_do = [Action.Status.OPEN, Action.Status.IN_PROGRESS]
+    return queryset.annotate(
+        overdue=ExpressionWrapper(
+            Q(due_on__lt=today, status__in=still_to_do), output_field=BooleanField()
+        )
     )
 
 
