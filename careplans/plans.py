@@ -316,18 +316,32 @@ def plan_propose(*, by: User, plan: CarePlan) -> CarePlan:
 
 @transaction.atomic
 def plan_ratify(
-    *, by: User, plan: CarePlan, note: str = "", expected_revision: int | None = None
+    *,
+    by: User,
+    plan: CarePlan,
+    note: str = "",
+    expected_revision: int | None = None,
+    acting_reason: str = "",
 ) -> CarePlan:
-    """Ratify a proposed plan: GP chairs only, normally at the MDT. The
+    """Ratify a proposed plan: GP chairs only, normally at the MDT, or an
+    admin acting as chair who gives the reason (kept in the note). The
     version it replaces is superseded. A second click changes nothing; a
     plan changed since the chair read it (``expected_revision``) is refused."""
     current = CarePlan.objects.select_for_update().get(pk=plan.pk)
-    permissions.require_role(
-        user=by,
-        network_id=current.patient.practice.network_id,
-        roles=frozenset({Membership.Role.GP_CHAIR}),
-        action="ratify care plans (GP chairs ratify them at the MDT)",
+    network_id = current.patient.practice.network_id
+    acting = (
+        acting_reason.strip()
+        and permissions.role_in(user=by, network_id=network_id) == Membership.Role.ADMIN
     )
+    if acting:
+        note = f"{note.strip()} (ratified by an admin acting as chair: {acting_reason.strip()})"
+    else:
+        permissions.require_role(
+            user=by,
+            network_id=network_id,
+            roles=frozenset({Membership.Role.GP_CHAIR}),
+            action="ratify care plans (GP chairs ratify them at the MDT)",
+        )
     if current.status in (CarePlan.Status.RATIFIED, CarePlan.Status.SHARED):
         return current
     if expected_revision is not None and current.revision != expected_revision:

@@ -128,5 +128,13 @@ class AgendaAddForm(RevisionForm):
         self.fields["patient"].valid_value = lambda value: True
 
 
+class AgendaPlaceForm(RevisionForm):
+    """A drop in the builder's drag-and-drop agenda (static/js/agenda-sort.js):
+    the place the item was dropped at, 1 being first. AgendaMoveForm is the
+    Up and Down buttons' form."""
+
+    position = forms.IntegerField(min_value=1)
+
+
 class AgendaMoveForm(RevisionForm):
     direction = forms.ChoiceField(choices=[("up", "Up"), ("down", "Down")])

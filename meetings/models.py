@@ -7,9 +7,11 @@ stored.
 """
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import F, Q
 
+from mdtcare.audit.models import AppendOnlyModel
 from mdtcare.audit.registry import audited
 from mdtcare.core.gate import NetworkScopedQuerySet
 from mdtcare.core.models import BaseModel
@@ -235,6 +237,26 @@ class Discussion(BaseModel):
 
     def __str__(self):
         return self.get_outcome_display()
+
+
+class DiscussionAmendment(AppendOnlyModel, BaseModel):
+    """A correction to an outcome after its meeting closed, with the reason.
+    The discussion carries the corrected values; ``before`` and ``after``
+    hold the fields that changed, so the minutes show what was recorded at
+    the meeting and what was corrected, by whom and why."""
+
+    discussion = models.ForeignKey(
+        Discussion, on_delete=models.PROTECT, related_name="amendments"
+    )
+    before = models.JSONField(encoder=DjangoJSONEncoder)
+    after = models.JSONField(encoder=DjangoJSONEncoder)
+    reason = models.CharField(max_length=500)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self):
+        return f"Outcome amended: {', '.join(sorted(self.after))}"
 
 
 class AttendanceStatus(models.TextChoices):

@@ -32,7 +32,9 @@ class ActingForm(forms.Form):
     )
 
 
-class OutcomeForm(ActingForm):
+class OutcomeFields(forms.Form):
+    """What the MDT recorded: used at the meeting and to correct it after."""
+
     summary = forms.CharField(
         label="Summary of the discussion",
         max_length=4000,
@@ -48,6 +50,12 @@ class OutcomeForm(ActingForm):
         widget=forms.RadioSelect,
         error_messages={"required": "Choose the outcome of the discussion"},
     )
+    next_review_on = DateInputField(
+        label="Next review date", help_text="For example 26 2 2026", required=False
+    )
+
+
+class OutcomeForm(OutcomeFields, ActingForm):
     primary_need = forms.ChoiceField(
         label="Primary need",
         choices=[("", "Leave as it is"), *PrimaryNeed.choices],
@@ -60,9 +68,6 @@ class OutcomeForm(ActingForm):
         empty_label="Leave as it is",
     )
     ratify_plan = forms.BooleanField(label="Ratify the proposed plan", required=False)
-    next_review_on = DateInputField(
-        label="Next review date", help_text="For example 26 2 2026", required=False
-    )
     revision = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, network_id, may_ratify: bool, **kwargs):
@@ -116,3 +121,15 @@ class AttendanceForm(ActingForm):
         kwargs.setdefault("auto_id", "attendance_%s")
         super().__init__(*args, **kwargs)
         self.fields["user"].queryset = network_practitioners(network_id)
+
+
+class AmendForm(OutcomeFields):
+    """Correct an outcome after the meeting closed, with the reason."""
+
+    reason = forms.CharField(
+        label="Reason for the correction",
+        help_text="For example “the minutes gave the wrong outcome: the MDT agreed to re-list”.",
+        max_length=500,
+        error_messages={"required": "Enter the reason for the correction"},
+    )
+    revision = forms.IntegerField(widget=forms.HiddenInput)

@@ -23,6 +23,7 @@ from meetings.models import (
     Attendance,
     AttendanceStatus,
     Discussion,
+    DiscussionAmendment,
     Meeting,
     MeetingSeries,
 )
@@ -214,13 +215,17 @@ def agenda_item_move(
 
 
 @transaction.atomic
-def agenda_publish(*, by: User, meeting: Meeting) -> Meeting:
+def agenda_publish(*, by: User, meeting: Meeting, expected_revision: int | None = None) -> Meeting:
     """Publish the agenda to the invited members (delivered from the
-    outbox); publishing again after changes tells them again."""
+    outbox); publishing again after changes tells them again. With
+    ``expected_revision``, an agenda changed since the user saw it is
+    refused: they would publish one they have not read."""
     _require_scheduler(user=by, network=meeting.network)
     current = Meeting.objects.select_for_update().get(pk=meeting.pk)
     if current.status != Meeting.Status.SCHEDULED:
         raise ValidationError("Only the agenda of a meeting still to come is published.")
+    if expected_revision is not None and current.revision != expected_revision:
+        raise StaleAgenda()
     if not current.agenda.exists():
         raise ValidationError("Add people to the agenda before publishing it.")
     current.agenda_published_at, current.agenda_published_by = timezone.now(), by
@@ -316,7 +321,8 @@ def discussion_save(
     discussion.summary = summary.strip()
     discussion.decisions = decisions.strip()
     discussion.next_review_on = next_review_on
-    discussion.revision = (discussion.revision or 0) + (1 if discussion.pk else 0)
+    if not discussion._state.adding:
+        discussion.revision += 1
     discussion.recorded_by = by
     if primary_need or clinical_lead is not None:
         _allocate_from_discussion(
@@ -325,7 +331,9 @@ def discussion_save(
         discussion.primary_need = primary_need
         discussion.clinical_lead = clinical_lead
     if ratify_plan:
-        discussion.ratified_plan = _ratify_from_discussion(by=by, item=item)
+        discussion.ratified_plan = _ratify_from_discussion(
+            by=by, item=item, acting_reason=acting_reason
+        )
     discussion.save()
     return discussion
 
@@ -380,7 +388,7 @@ def _allocate_from_discussion(
     )
 
 
-def _ratify_from_discussion(*, by: User, item: AgendaItem):
+def _ratify_from_discussion(*, by: User, item: AgendaItem, acting_reason: str = ""):
     # Imported here: careplans depends on patients, and meetings sits above both.
     from careplans import plans
     from careplans.models import CarePlan
@@ -392,7 +400,10 @@ def _ratify_from_discussion(*, by: User, item: AgendaItem):
             {"ratify_plan": ["This person has no proposed plan to ratify"]}, code="no_plan"
         )
     return plans.plan_ratify(
-        by=by, plan=plan, note=f"Ratified at the MDT on {item.meeting.date:%d/%m/%Y}"
+        by=by,
+        plan=plan,
+        note=f"Ratified at the MDT on {item.meeting.date:%d/%m/%Y}",
+        acting_reason=acting_reason,
     )
 
 
@@ -428,13 +439,13 @@ def attendance_record(
             user=user,
             defaults={
                 "name": name[:200],
-                "profession": (profession.strip() or getattr(user, "profession", "") or "")[:60],
+                "profession": (profession.strip() or user.get_profession_display())[:60],
                 "organisation": organisation.strip()[:200],
                 "status": status,
             },
             create_defaults={
                 "name": name[:200],
-                "profession": (profession.strip() or getattr(user, "profession", "") or "")[:60],
+                "profession": (profession.strip() or user.get_profession_display())[:60],
                 "organisation": organisation.strip()[:200],
                 "status": status,
                 "created_by": by,
@@ -514,3 +525,65 @@ def action_add(
     if due_on < timezone.localdate():
         warnings.append(f"The action is due on {due_on:%d/%m/%Y}, which has passed: it is overdue.")
     return ActionAdded(action, tuple(warnings))
+
+
+# --- corrections after the meeting ----------------------------------------------
+
+AMENDERS = frozenset({Membership.Role.GP_CHAIR, Membership.Role.NAVIGATOR, Membership.Role.ADMIN})
+AMENDABLE = ("outcome", "summary", "decisions", "next_review_on")
+
+
+@transaction.atomic
+def discussion_amend(
+    *,
+    by: User,
+    discussion: Discussion,
+    reason: str,
+    expected_revision: int | None = None,
+    **changes,
+) -> DiscussionAmendment:
+    """Correct the outcome of a discussion once its meeting has closed (the
+    outcomes are locked then): give the reason; the fields that change are
+    kept before and after beside the discussion. GP chairs, navigators (who
+    keep the minutes) and admins correct; the primary need, clinical lead
+    and a ratification are corrected where they live (the register, the
+    plan), not here."""
+    unknown = set(changes) - set(AMENDABLE)
+    if unknown:
+        raise TypeError(f"Not amendable here: {', '.join(sorted(unknown))}")
+    current = (
+        Discussion.objects.select_for_update().select_related("item__meeting").get(pk=discussion.pk)
+    )
+    meeting = current.item.meeting
+    permissions.require_role(
+        user=by, network_id=meeting.network_id, roles=AMENDERS, action="correct MDT outcomes"
+    )
+    if meeting.status != Meeting.Status.CLOSED:
+        raise ValidationError(
+            "While the meeting is in progress the chair changes the outcome on the meeting "
+            "screen; corrections with a reason are for closed meetings."
+        )
+    if expected_revision is not None and current.revision != expected_revision:
+        raise ValidationError(
+            "Someone else corrected this outcome while you were working on it. Check theirs, "
+            "then make your change again.",
+            code="stale",
+        )
+    if not reason.strip():
+        raise ValidationError({"reason": ["Enter the reason for the correction"]})
+    if "outcome" in changes and changes["outcome"] not in Discussion.Outcome.values:
+        raise ValidationError({"outcome": ["Choose the outcome of the discussion"]})
+    before, after = {}, {}
+    for field, value in changes.items():
+        if isinstance(value, str):
+            value = value.strip()
+        if getattr(current, field) != value:
+            before[field], after[field] = getattr(current, field), value
+            setattr(current, field, value)
+    if not after:
+        raise ValidationError("Nothing was changed: correct at least one field.")
+    current.revision += 1
+    current.save()
+    return DiscussionAmendment.objects.create(
+        discussion=current, before=before, after=after, reason=reason.strip()[:500], created_by=by
+    )

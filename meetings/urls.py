@@ -1,7 +1,7 @@
 from django.urls import path
 
 from meetings import urls_run
-from meetings.views import schedule
+from meetings.views import pack, schedule
 
 app_name = "meetings"
 
@@ -27,6 +27,7 @@ urlpatterns = [
         schedule.agenda_remove,
         name="agenda_remove",
     ),
+    path("meetings/<uuid:meeting_id>/pack/", pack.meeting_pack, name="meeting_pack"),
     # The chair's meeting screen, close and minutes (another module's pages).
     *urls_run.urlpatterns,
 ]

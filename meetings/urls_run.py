@@ -14,4 +14,9 @@ urlpatterns = [
     ),
     path("meetings/<uuid:meeting_id>/close/", run.meeting_close, name="meeting_close"),
     path("meetings/<uuid:meeting_id>/minutes/", run.meeting_minutes, name="meeting_minutes"),
+    path(
+        "meetings/<uuid:meeting_id>/minutes/<uuid:item_id>/correct/",
+        run.discussion_amend,
+        name="discussion_amend",
+    ),
 ]

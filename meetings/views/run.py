@@ -17,17 +17,19 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from careplans.models import Assessment, CarePlan
+from careplans.models import CarePlan
 from careplans.plan_selectors import current_plan
+from mdtcare.accounts import permissions
 from mdtcare.audit.services import access_record
 from mdtcare.core.forms_errors import add_service_errors
 from meetings import services
-from meetings.models import Action, AgendaItem, Meeting
-from meetings.run_forms import ActingForm, ActionForm, AttendanceForm, OutcomeForm
+from meetings.cards import patient_cards
+from meetings.models import Action, AgendaItem, Discussion, DiscussionAmendment, Meeting
+from meetings.run_forms import ActingForm, ActionForm, AmendForm, AttendanceForm, OutcomeForm
 from meetings.selectors import meeting_get_for_user
-from patients.models import RegisterEntry
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,28 @@ def _slots(meeting: Meeting, items: list[AgendaItem], current: AgendaItem | None
     return slots
 
 
+@dataclass(frozen=True)
+class Clock:
+    """The time now against the current item's slot, for the chair."""
+
+    now: dt.datetime
+    slot: Slot | None
+    # Minutes past the end of the current slot (0 when on time).
+    minutes_over: int
+    running: bool
+
+
+def _clock(meeting: Meeting, slots: list[Slot]) -> Clock:
+    now = timezone.localtime()
+    slot = next((each for each in slots if each.state == "current"), None)
+    running = meeting.status == Meeting.Status.IN_PROGRESS and now.date() == meeting.date
+    over = 0
+    if running and slot is not None:
+        ends = timezone.make_aware(dt.datetime.combine(meeting.date, slot.ends_at))
+        over = max(0, int((now - ends).total_seconds() // 60))
+    return Clock(now, slot, over, running)
+
+
 def _meeting_for_page(request, meeting_id, what: str, patient_ids=None):
     """The meeting through the gate, its agenda, and the access event naming
     the people shown (everyone on the agenda unless said otherwise)."""
@@ -94,44 +118,11 @@ def _meeting_for_page(request, meeting_id, what: str, patient_ids=None):
 
 
 def _patient_card(item: AgendaItem) -> dict:
-    """What the chair needs about the person: a fixed number of queries."""
-    patient = item.patient
-    entries = list(
-        RegisterEntry.objects.filter(patient=patient)
-        .select_related("clinical_lead")
-        .order_by("-referred_on", "-created_at")
-    )
-    entry = next((each for each in entries if each.is_open), entries[0] if entries else None)
-    assessment = (
-        Assessment.objects.filter(patient=patient, status=Assessment.Status.COMPLETED)
-        .order_by("-assessed_on", "-signed_at")
-        .first()
-    )
-    what_matters = []
-    scores = []
-    if assessment is not None:
-        what_matters = (assessment.answers.get("what_matters") or {}).get("i_statements") or []
-        for name, score in sorted((assessment.scores or {}).items()):
-            if isinstance(score, dict):
-                scores.append((name, score.get("total"), score.get("maximum"), score.get("band")))
-    plan = current_plan(CarePlan.objects.filter(patient=patient).order_by("-number"))
-    goals = list(plan.goals.all()) if plan is not None else []
-    actions = list(
-        Action.objects.filter(patient=patient)
-        .still_to_do()
-        .select_related("owner", "owner_organisation")
-        .order_by("due_on")
-    )
-    return {
-        "patient": patient,
-        "banner_entry": entry,
-        "assessment": assessment,
-        "what_matters": what_matters,
-        "scores": scores,
-        "plan": plan,
-        "goals": goals,
-        "open_actions": actions,
-    }
+    """What the chair needs about the person: the card of ``meetings.cards``
+    (a fixed number of queries), for the partial; with the plan (the outcome
+    form offers to ratify a proposed one) and the banner's person and episode."""
+    card = patient_cards([item])[item.pk]
+    return {"card": card, "patient": card.patient, "banner_entry": card.entry, "plan": card.plan}
 
 
 def _next_item(items, after: AgendaItem | None):
@@ -221,6 +212,8 @@ def _render_screen(request, meeting, items, current, forms=None, status=200):
         )
     forms.setdefault("action", ActionForm(network_id=meeting.network_id))
     forms.setdefault("attendance", AttendanceForm(network_id=meeting.network_id))
+    slots = _slots(meeting, items, current)
+    index = next(i for i, slot in enumerate(slots) if slot.state == "current")
     item_actions = (
         list(discussion.actions.select_related("owner", "owner_organisation"))
         if discussion is not None
@@ -231,7 +224,10 @@ def _render_screen(request, meeting, items, current, forms=None, status=200):
         "meetings/run/run.html",
         {
             "meeting": meeting,
-            "slots": _slots(meeting, items, current),
+            "slots": slots,
+            "clock": _clock(meeting, slots),
+            "previous_slot": slots[index - 1] if index > 0 else None,
+            "next_slot": slots[index + 1] if index + 1 < len(slots) else None,
             "item": current,
             "discussion": discussion,
             "item_actions": item_actions,
@@ -299,6 +295,11 @@ def _post_outcome(request, meeting, items, current):
             add_service_errors(form, exc)
         else:
             messages.success(request, f"Outcome for {current.patient} saved.")
+            if request.POST.get("then") == "stay":
+                # To add the discussion's actions before moving on.
+                return redirect(
+                    "meetings:meeting_run_item", meeting_id=meeting.pk, item_id=current.pk
+                )
             following = _next_item(_agenda(meeting), current)
             if following is None:
                 return redirect("meetings:meeting_close", meeting_id=meeting.pk)
@@ -380,6 +381,32 @@ def meeting_close(request, meeting_id):
     )
 
 
+AMENDED_LABELS = {
+    "outcome": "Outcome",
+    "summary": "Summary",
+    "decisions": "Decisions",
+    "next_review_on": "Next review date",
+}
+
+
+def _amendment_changes(amendment: DiscussionAmendment) -> list[tuple[str, str, str]]:
+    """What a correction changed, in words: (field, before, after)."""
+    outcomes = dict(Discussion.Outcome.choices)
+
+    def shown(field, value):
+        if field == "outcome":
+            return outcomes.get(value, value)
+        if field == "next_review_on" and value:
+            return dt.date.fromisoformat(value).strftime("%-d %B %Y")
+        return value or ""
+
+    return [
+        (label, shown(field, amendment.before.get(field)), shown(field, amendment.after.get(field)))
+        for field, label in AMENDED_LABELS.items()
+        if field in amendment.after
+    ]
+
+
 @require_http_methods(["GET"])
 def meeting_minutes(request, meeting_id):
     """Printable minutes: attendance, then one section per person."""
@@ -389,8 +416,19 @@ def meeting_minutes(request, meeting_id):
         "owner", "owner_organisation"
     ):
         actions.setdefault(action.discussion_id, []).append(action)
+    amendments = {}
+    for amendment in DiscussionAmendment.objects.filter(
+        discussion__item__meeting=meeting
+    ).select_related("created_by"):
+        amendment.changes = _amendment_changes(amendment)
+        amendments.setdefault(amendment.discussion_id, []).append(amendment)
     sections = [
-        (item, _discussion(item), actions.get(getattr(_discussion(item), "pk", None), []))
+        (
+            item,
+            _discussion(item),
+            actions.get(_discussion(item).pk, []),
+            amendments.get(_discussion(item).pk, []),
+        )
         for item in items
         if _discussion(item) is not None
     ]
@@ -403,5 +441,64 @@ def meeting_minutes(request, meeting_id):
             "attendance": list(meeting.attendance.all()),
             "sections": sections,
             "not_reached": not_reached,
+            "may_amend": meeting.status == Meeting.Status.CLOSED
+            and permissions.role_in(user=request.user, network_id=meeting.network_id)
+            in services.AMENDERS,
         },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def discussion_amend(request, meeting_id, item_id):
+    """Correct one outcome of a closed meeting, with the reason."""
+    meeting = meeting_get_for_user(user=request.user, meeting_id=meeting_id)
+    item = (
+        meeting.agenda.select_related("patient__practice", "discussion")
+        .filter(pk=item_id, discussion__isnull=False)
+        .first()
+    )
+    if item is None:
+        raise Http404("No outcome for this item")
+    access_record(
+        request=request,
+        what="meeting.outcome.amend",
+        patient_ids=[item.patient_id],
+        network_ids={meeting.network_id},
+    )
+    discussion = item.discussion
+    if request.method == "POST":
+        form = AmendForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.discussion_amend(
+                    by=request.user,
+                    discussion=discussion,
+                    reason=data["reason"],
+                    expected_revision=data["revision"],
+                    outcome=data["outcome"],
+                    summary=data["summary"],
+                    decisions=data["decisions"],
+                    next_review_on=data["next_review_on"],
+                )
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, f"The outcome for {item.patient} is corrected.")
+                return redirect("meetings:meeting_minutes", meeting_id=meeting.pk)
+    else:
+        form = AmendForm(
+            initial={
+                "outcome": discussion.outcome,
+                "summary": discussion.summary,
+                "decisions": discussion.decisions,
+                "next_review_on": discussion.next_review_on,
+                "revision": discussion.revision,
+            }
+        )
+    return render(
+        request,
+        "meetings/run/amend.html",
+        {"meeting": meeting, "item": item, "discussion": discussion, "form": form},
+        status=400 if form.errors else 200,
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from itertools import groupby
 from urllib.parse import urlencode
 
@@ -22,7 +23,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -35,6 +36,7 @@ from meetings import services
 from meetings.forms import (
     AgendaAddForm,
     AgendaMoveForm,
+    AgendaPlaceForm,
     MeetingCancelForm,
     MeetingScheduleForm,
     RevisionForm,
@@ -58,6 +60,7 @@ PROPOSAL_ORDER = [
 NOT_A_SCHEDULER = (
     "Meetings are scheduled and their agendas built by care navigators, admins and GP chairs."
 )
+OUT_OF_DATE = "This page was out of date. Check the agenda as it is now, then try again."
 
 
 def _scheduler_network_ids(request) -> set:
@@ -306,9 +309,7 @@ def _refusal(request, exc: ValidationError, who: Patient | None = None) -> None:
 
 
 def _stale_form(request) -> None:
-    messages.error(
-        request, "This page was out of date. Check the agenda as it is now, then try again."
-    )
+    messages.error(request, OUT_OF_DATE)
 
 
 @require_POST
@@ -384,66 +385,142 @@ def _uuids(values) -> list:
     return ids
 
 
-def _item_for_page(request, meeting_id, item_id, what: str) -> AgendaItem:
-    """An item of a meeting the user may see (404 otherwise), with the
-    access event naming its person."""
+def _item_get(request, meeting_id, item_id) -> AgendaItem:
+    """An item of a meeting the user may see (404 otherwise)."""
     meeting = meeting_get_for_user(user=request.user, meeting_id=meeting_id)
     try:
         item = meeting.agenda.select_related("patient").get(pk=item_id)
     except AgendaItem.DoesNotExist as exc:
         raise Http404 from exc
     item.meeting = meeting
+    return item
+
+
+def _item_access(request, item: AgendaItem, what: str) -> None:
     access_record(
         request=request,
         what=what,
         patient_ids=[item.patient_id],
+        network_ids={item.meeting.network_id},
+    )
+
+
+def _agenda_change(
+    request, item: AgendaItem, what: str, change: Callable[[], str], *, announce: bool
+) -> HttpResponse:
+    """Make one change to the agenda (``change`` parses the form and calls one
+    service, which refuses with a ValidationError) and answer.
+
+    Without htmx (the buttons' own forms): one access event naming the item's
+    person, the refusal (or, with ``announce``, what ``change`` says it did)
+    as a message, and back to the builder. With htmx (the same buttons, and
+    a drop in the drag-and-drop list): the builder's agenda block as it is
+    now, with the refusal or what was done in it, and one access event naming
+    everyone it shows, in the change's transaction. A PermissionDenied is a
+    403 either way, with the item's access event."""
+    if not request.htmx:
+        _item_access(request, item, what)
+        try:
+            done = change()
+        except ValidationError as exc:
+            _refusal(request, exc)
+        else:
+            if announce:
+                messages.success(request, done)
+        return _back_to_builder(item.meeting)
+    try:
+        with transaction.atomic():
+            problem = done = ""
+            try:
+                done = change()
+            except ValidationError as exc:
+                problem = " ".join(exc.messages)
+            return _agenda_block(
+                request,
+                item,
+                what,
+                problem=problem,
+                done=done if announce else "",
+                moved="" if announce else done,
+            )
+    except PermissionDenied:
+        _item_access(request, item, what)
+        raise
+
+
+def _agenda_block(request, item: AgendaItem, what: str, **said) -> HttpResponse:
+    """The builder's agenda (``_agenda_table.html``) as it is now, with its
+    new revision and slots, saying what happened (``problem``, ``done``,
+    ``moved``: see the template); a refusal shows the agenda as it is, so
+    a change made underneath is seen before the user tries again."""
+    meeting = item.meeting
+    meeting.refresh_from_db()
+    items = _agenda(meeting)
+    access_record(
+        request=request,
+        what=what,
+        patient_ids=[item.patient_id, *(each.patient_id for each in items)],
         network_ids={meeting.network_id},
     )
-    return item
+    return render(
+        request,
+        "meetings/schedule/_agenda_table.html",
+        {
+            "meeting": meeting,
+            "agenda": _with_slots(meeting, items),
+            "buttons": meeting.status == Meeting.Status.SCHEDULED,
+            **said,
+        },
+    )
 
 
 @require_POST
 def agenda_move(request, meeting_id, item_id):
-    """Move an item one place up or down."""
-    item = _item_for_page(request, meeting_id, item_id, "meeting.agenda.move")
-    form = AgendaMoveForm(request.POST)
-    if not form.is_valid():
-        _stale_form(request)
-        return _back_to_builder(item.meeting)
-    order = list(
-        item.meeting.agenda.order_by("position", "created_at").values_list("pk", flat=True)
-    )
-    place = order.index(item.pk) + 1
-    to_position = place - 1 if form.cleaned_data["direction"] == "up" else place + 1
-    try:
-        services.agenda_item_move(
+    """Move an item one place up or down (the Up and Down buttons:
+    ``direction``), or to a place (a drop in the drag-and-drop list:
+    ``position``, 1 being first)."""
+    item = _item_get(request, meeting_id, item_id)
+
+    def move() -> str:
+        to_place = "position" in request.POST
+        form = (AgendaPlaceForm if to_place else AgendaMoveForm)(request.POST)
+        if not form.is_valid():
+            raise ValidationError(OUT_OF_DATE, code="form")
+        if to_place:
+            to_position = form.cleaned_data["position"]
+        else:
+            order = list(
+                item.meeting.agenda.order_by("position", "created_at").values_list("pk", flat=True)
+            )
+            place = order.index(item.pk) + 1
+            to_position = place - 1 if form.cleaned_data["direction"] == "up" else place + 1
+        items = services.agenda_item_move(
             by=request.user,
             item=item,
             to_position=to_position,
             expected_revision=form.cleaned_data["revision"],
         )
-    except ValidationError as exc:
-        _refusal(request, exc)
-    return _back_to_builder(item.meeting)
+        return f"{item.patient} is now number {items.index(item) + 1} of {len(items)}."
+
+    return _agenda_change(request, item, "meeting.agenda.move", move, announce=False)
 
 
 @require_POST
 def agenda_remove(request, meeting_id, item_id):
     """Take an item off the agenda."""
-    item = _item_for_page(request, meeting_id, item_id, "meeting.agenda.remove")
-    form = RevisionForm(request.POST)
-    if not form.is_valid():
-        _stale_form(request)
-        return _back_to_builder(item.meeting)
-    try:
+    item = _item_get(request, meeting_id, item_id)
+
+    def remove() -> str:
+        form = RevisionForm(request.POST)
+        if not form.is_valid():
+            raise ValidationError(OUT_OF_DATE, code="form")
+        who = str(item.patient)
         services.agenda_item_remove(
             by=request.user, item=item, expected_revision=form.cleaned_data["revision"]
         )
-    except ValidationError as exc:
-        _refusal(request, exc)
-    else:
-        messages.success(request, f"{item.patient} has been taken off the agenda.")
-    return _back_to_builder(item.meeting)
+        return f"{who} has been taken off the agenda."
+
+    return _agenda_change(request, item, "meeting.agenda.remove", remove, announce=True)
 
 
 @require_POST
@@ -455,13 +532,10 @@ def agenda_publish(request, meeting_id):
     if not form.is_valid():
         _stale_form(request)
         return _back_to_builder(meeting)
-    # agenda_publish takes no expected revision (yet): publishing an agenda
-    # changed since the page was drawn would send one the user has not seen.
-    if form.cleaned_data["revision"] != meeting.revision:
-        _refusal(request, services.StaleAgenda())
-        return _back_to_builder(meeting)
     try:
-        services.agenda_publish(by=request.user, meeting=meeting)
+        services.agenda_publish(
+            by=request.user, meeting=meeting, expected_revision=form.cleaned_data["revision"]
+        )
     except ValidationError as exc:
         _refusal(request, exc)
         return _back_to_builder(meeting)

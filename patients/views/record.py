@@ -1,12 +1,13 @@
 """The patient record page: the banner, then tabs for the overview, the
-holistic assessments, the care plan, the parts later work fills (MDT
-discussions, actions) and the timeline."""
+holistic assessments, the care plan, the MDT discussions, the actions and
+the timeline."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from careplans import instruments, plan_selectors
@@ -16,6 +17,7 @@ from mdtcare.accounts import permissions
 from mdtcare.accounts.models import Membership
 from mdtcare.accounts.selectors import memberships_cached
 from mdtcare.audit.services import access_record
+from meetings.models import Action, AgendaItem, Discussion, Meeting
 from patients import selectors
 from patients.models import Consent, RegisterEntry
 from patients.timeline import patient_timeline
@@ -218,6 +220,100 @@ def _record_assessments(patient) -> RecordAssessments:
     )
 
 
+# --- MDT discussions and actions -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordAction:
+    action: Action
+    overdue: bool
+
+    @property
+    def still_to_do(self) -> bool:
+        return self.action.status in (Action.Status.OPEN, Action.Status.IN_PROGRESS)
+
+
+@dataclass(frozen=True)
+class RecordDiscussion:
+    """One time the person was on an MDT agenda that met: the discussion and
+    the actions agreed in it, or (``discussion`` None) not reached, so
+    carried forward."""
+
+    item: AgendaItem  # with its meeting
+    discussion: Discussion | None
+    actions: tuple[RecordAction, ...]
+
+
+@dataclass(frozen=True)
+class RecordMeetings:
+    rows: list[RecordDiscussion]  # newest meeting first
+    # The next meeting the person is on the agenda of (not yet discussed).
+    next_item: AgendaItem | None
+    # Every action for the person: still to do first (soonest due), then
+    # done or cancelled (latest due first).
+    actions: list[RecordAction]
+
+    @property
+    def last_discussed(self) -> RecordDiscussion | None:
+        return next((row for row in self.rows if row.discussion is not None), None)
+
+    @property
+    def open_count(self) -> int:
+        return sum(1 for each in self.actions if each.still_to_do)
+
+    @property
+    def overdue_count(self) -> int:
+        return sum(1 for each in self.actions if each.overdue)
+
+
+def _record_meetings(user, patient) -> RecordMeetings:
+    """Two queries, however many meetings and actions: the person's agenda
+    items (with meeting and outcome) and their actions, both through the
+    gate."""
+    today = timezone.localdate()
+    items = list(
+        AgendaItem.objects.visible_to(user)
+        .filter(patient=patient)
+        .exclude(meeting__status=Meeting.Status.CANCELLED)
+        .select_related(
+            "meeting", "discussion", "discussion__clinical_lead", "discussion__ratified_plan"
+        )
+        .order_by("-meeting__date", "-meeting__starts_at")
+    )
+    actions = [
+        RecordAction(
+            action,
+            overdue=action.due_on < today
+            and action.status in (Action.Status.OPEN, Action.Status.IN_PROGRESS),
+        )
+        for action in Action.objects.visible_to(user)
+        .filter(patient=patient)
+        .select_related("owner", "owner_organisation", "discussion__item__meeting")
+        .order_by("due_on", "created_at")
+    ]
+    by_discussion: dict = {}
+    for each in actions:
+        by_discussion.setdefault(each.action.discussion_id, []).append(each)
+    rows = []
+    waiting = []
+    for item in items:
+        discussion = getattr(item, "discussion", None)
+        if discussion is not None:
+            rows.append(
+                RecordDiscussion(item, discussion, tuple(by_discussion.get(discussion.pk, ())))
+            )
+        elif item.not_reached:
+            rows.append(RecordDiscussion(item, None, ()))
+        elif item.meeting.status != Meeting.Status.CLOSED and item.meeting.date >= today:
+            waiting.append(item)  # newest first: the soonest is the last
+    done = [each for each in actions if not each.still_to_do]
+    return RecordMeetings(
+        rows=rows,
+        next_item=waiting[-1] if waiting else None,
+        actions=[each for each in actions if each.still_to_do] + done[::-1],
+    )
+
+
 @require_GET
 def patient_record(request, patient_id):
     # Through the gate, with every sub-record the page shows: 404 if the
@@ -237,6 +333,7 @@ def patient_record(request, patient_id):
     previous_risk = history[1] if len(history) > 1 and patient.risk_score is not None else None
     assessments = _record_assessments(patient)
     care_plan = _record_plan(patient, current)
+    meetings = _record_meetings(request.user, patient)
     return render(
         request,
         "patients/patient_detail.html",
@@ -255,6 +352,7 @@ def patient_record(request, patient_id):
             "timeline": patient_timeline(patient),
             "assessments": assessments,
             "care_plan": care_plan,
+            "meetings": meetings,
             "actions": _actions(
                 request,
                 patient,

@@ -7,35 +7,19 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.urls import include, path, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 from careplans.models import CarePlan
 from mdtcare.audit.models import AccessEvent
-from mdtcare.urls import urlpatterns as site_urlpatterns
-from meetings import services, urls_run
-from meetings import urls as meeting_urls
+from meetings import services
 from meetings.models import Action, Discussion, Meeting
 from patients.models import RegisterEntry
 from tests.factories import PatientFactory
 from tests.patients.test_gate import _verify_second_factor
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
+pytestmark = pytest.mark.django_db
 TODAY = timezone.localdate()
-
-# Until meetings/urls.py includes urls_run, the pages are mounted here, with
-# the rest of the meetings namespace (which the site may already include).
-urlpatterns = [
-    *(p for p in site_urlpatterns if getattr(p, "namespace", None) != "meetings"),
-    path(
-        "",
-        include(
-            ([*meeting_urls.urlpatterns, *urls_run.urlpatterns], "meetings"),
-            namespace="meetings",
-        ),
-    ),
-]
-
 
 def _agenda(navigator, network_a, practice_a, count):
     meeting = services.meeting_schedule(
@@ -249,5 +233,6 @@ def test_the_screen_costs_the_same_at_5_and_30_items(
 
 
 # Session, user, memberships, access event, the meeting, its agenda (one query
-# however long), the person's card, the three forms' choices, attendance.
-RUN_QUERIES = 19
+# however long), the person's card (their agenda history, scores, plan,
+# actions: a fixed number), the three forms' choices, attendance.
+RUN_QUERIES = 20

@@ -1,6 +1,6 @@
 """The patient record page: banner, overview, tabs (the holistic
-assessments, the care plan, and the slots later work fills), the timeline,
-action links by role, the gate and the access event."""
+assessments, the care plan, the MDT discussions and the actions), the
+timeline, action links by role, the gate and the access event."""
 
 import datetime as dt
 from decimal import Decimal
@@ -17,6 +17,7 @@ from careplans import services as assessment_services
 from careplans.models import Assessment, AssessmentAmendment, CarePlan, CarePlanGoal
 from mdtcare.accounts.models import Membership
 from mdtcare.audit.models import AccessEvent
+from meetings.models import Action, AgendaItem, Discussion, Meeting
 from patients import selectors
 from patients.models import Consent, LongTermCondition, RegisterEntry
 from patients.timeline import patient_timeline
@@ -41,10 +42,12 @@ Status = RegisterEntry.Status
 # episodes, their status changes, conditions, carers, consents, risk scores,
 # assessments (with their assessors), the assessments' amendments, care plan
 # versions (with lead and navigator) and their goals (with providers); the
-# access event (in a savepoint, 4); the session (in a savepoint, 3). Someone
-# never assessed has no amendments to fetch, someone without a plan no goals:
-# one query fewer each.
-RECORD_PAGE_QUERIES = 21
+# person's agenda items (with meeting and outcome) and their actions (with
+# owner and the meeting they came from), one query each; the access event
+# (in a savepoint, 4); the session (in a savepoint, 3). Someone never
+# assessed has no amendments to fetch, someone without a plan no goals: one
+# query fewer each.
+RECORD_PAGE_QUERIES = 23
 
 
 @pytest.fixture
@@ -311,8 +314,8 @@ def test_the_record_has_its_tabs_and_says_what_is_not_recorded_yet(client, matro
     for sentence in (
         "No holistic assessment of Mary has been recorded yet.",
         "Mary has no care plan. A care plan is written for someone with an open episode",
-        "MDT meetings are not recorded in mdtcare yet.",
-        "Actions are not recorded in mdtcare yet.",
+        "Mary has not been discussed at an MDT yet.",
+        "There are no actions for Mary.",
     ):
         assert sentence in response.text
     assert "Access log" not in response.text
@@ -551,6 +554,15 @@ def test_record_page_query_count_does_not_grow_with_rows(
             CarePlanGoal.objects.create(
                 plan=previous, position=index, what_matters=f"Goal {index}", provider=navigator
             )
+    # MDT discussions, each with actions, and one meeting that did not reach them.
+    for index in range(rows):
+        _discussed(
+            patient,
+            chair,
+            dt.date(2025, 1, 6) + dt.timedelta(weeks=index),
+            actions=[("Call", matron), ("Visit", navigator)],
+        )
+    _not_reached(patient, dt.date(2024, 12, 2))
     client.force_login(matron)
     client.get(reverse("home"))  # settle the session
 
@@ -560,6 +572,8 @@ def test_record_page_query_count_does_not_grow_with_rows(
     assert len(response.context["assessments"].rows) == rows
     assert len(response.context["care_plan"].goals) == rows
     assert response.context["banner_review"] == "overdue"
+    assert len(response.context["meetings"].rows) == rows + 1
+    assert len(response.context["meetings"].actions) == 2 * rows
 
 
 # --- holistic assessments ------------------------------------------------------------------------
@@ -920,3 +934,225 @@ def test_a_plan_of_an_earlier_episode_is_not_the_current_one(
 
     assert response.context["care_plan"].plan is None
     assert reverse("careplans:plan_create", args=[patient.pk]) in _plan_tab(response)
+
+
+# --- MDT discussions and actions -----------------------------------------------------------
+
+
+def _meeting(network, day: dt.date, status="closed", chair=None):
+    return Meeting.objects.create(
+        network=network,
+        date=day,
+        starts_at=dt.time(9),
+        ends_at=dt.time(11),
+        status=status,
+        chair=chair,
+    )
+
+
+def _discussed(patient, chair, day: dt.date, actions=(), **outcome):
+    """The person discussed at a closed meeting on ``day``, with the actions
+    agreed (what, owner)."""
+    meeting = _meeting(patient.practice.network, day, chair=chair)
+    item = AgendaItem.objects.create(
+        meeting=meeting, patient=patient, reason=outcome.pop("reason", "review_due")
+    )
+    discussion = Discussion.objects.create(
+        item=item, recorded_by=chair, **{"outcome": "continue", **outcome}
+    )
+    for what, owner in actions:
+        Action.objects.create(
+            patient=patient,
+            what=what,
+            owner=owner,
+            due_on=day + dt.timedelta(days=14),
+            source=Action.Source.DISCUSSION,
+            discussion=discussion,
+        )
+    return discussion
+
+
+def _not_reached(patient, day: dt.date):
+    meeting = _meeting(patient.practice.network, day)
+    return AgendaItem.objects.create(
+        meeting=meeting, patient=patient, reason="urgent", not_reached=True
+    )
+
+
+def _discussions_tab(response) -> str:
+    return response.text.split('id="mdt-discussions"')[1].split('id="actions"')[0]
+
+
+def _actions_tab(response) -> str:
+    return response.text.split('id="actions"')[1].split('id="timeline"')[0]
+
+
+def _mdt_slot(response) -> str:
+    return response.text.split("MDT discussions</dt>")[1].split("</dd>")[0]
+
+
+def test_the_discussions_tab_lists_every_discussion_newest_first_with_its_outcome(
+    client, matron, chair, navigator, patient, episode
+):
+    first = _discussed(
+        patient,
+        chair,
+        dt.date(2026, 1, 12),
+        reason="new_referral",
+        summary="Falls at home; lives alone.",
+        decisions="Refer to the falls service.",
+        next_review_on=dt.date(2026, 2, 23),
+        actions=[("Refer to the falls service", matron)],
+    )
+    Action.objects.filter(discussion=first).update(
+        status="done", completed_at=timezone.now(), completed_by=matron
+    )
+    second = _discussed(
+        patient,
+        chair,
+        dt.date(2026, 2, 23),
+        outcome="relist",
+        summary="Another fall.",
+        actions=[("Ask the GP to review her medicines", navigator)],
+    )
+
+    tab = _discussions_tab(_record(client, navigator, patient))
+
+    minutes = [
+        reverse("meetings:meeting_minutes", args=[d.item.meeting_id]) for d in (second, first)
+    ]
+    assert tab.index(minutes[0]) < tab.index(minutes[1])  # newest first
+    for text in (
+        "MDT on 23 February 2026",
+        "Re-list at next MDT",
+        "Another fall.",
+        "Ask the GP to review her medicines",
+        "MDT on 12 January 2026",
+        "New referral",
+        "Continue",
+        "Falls at home; lives alone.",
+        "Refer to the falls service.",
+        "23 February 2026",
+        '<strong class="nhsuk-tag nhsuk-tag--green">Done</strong>',
+        '<strong class="nhsuk-tag nhsuk-tag--red">Overdue</strong>',  # due 9 March 2026
+    ):
+        assert text in tab, text
+    assert "has not been discussed" not in tab
+
+
+def test_a_meeting_that_did_not_reach_the_person_shows_them_carried_forward(
+    client, matron, patient, episode
+):
+    item = _not_reached(patient, dt.date(2026, 3, 9))
+
+    tab = _discussions_tab(_record(client, matron, patient))
+
+    assert reverse("meetings:meeting_minutes", args=[item.meeting_id]) in tab
+    assert '<strong class="nhsuk-tag nhsuk-tag--grey">Not reached</strong>' in tab
+    assert "The meeting did not reach Mary: carried forward to the next meeting." in tab
+
+
+def test_the_next_meeting_they_are_on_the_agenda_of_is_named(
+    client, matron, chair, patient, episode
+):
+    soon = timezone.localdate() + dt.timedelta(days=7)
+    later = _meeting(patient.practice.network, soon + dt.timedelta(days=14), status="scheduled")
+    AgendaItem.objects.create(meeting=later, patient=patient, reason="review_due")
+    next_one = _meeting(patient.practice.network, soon, status="scheduled")
+    AgendaItem.objects.create(meeting=next_one, patient=patient, reason="review_due")
+    cancelled = _meeting(patient.practice.network, soon - dt.timedelta(days=1), status="scheduled")
+    AgendaItem.objects.create(meeting=cancelled, patient=patient, reason="urgent")
+    Meeting.objects.filter(pk=cancelled.pk).update(status="cancelled", cancel_reason="Snow")
+
+    response = _record(client, matron, patient)
+
+    url = reverse("meetings:meeting", args=[next_one.pk])
+    on = f"{soon.day} {soon:%B %Y}"
+    assert f'<a href="{url}">MDT on {on}</a> at 09:00 (review due)' in _discussions_tab(response)
+    assert f'Next MDT: <a href="{url}">{on}</a>' in _mdt_slot(response)
+    assert reverse("meetings:meeting", args=[cancelled.pk]) not in response.text
+    # Not discussed yet: an agenda to come is not a discussion.
+    assert "Mary has not been discussed at an MDT yet." in _discussions_tab(response)
+
+
+def test_a_discussion_at_a_meeting_outside_the_users_networks_is_not_shown(
+    client, matron, chair, patient, episode, network_b
+):
+    elsewhere = _meeting(network_b, dt.date(2026, 1, 12))
+    item = AgendaItem.objects.create(meeting=elsewhere, patient=patient, reason="urgent")
+    Discussion.objects.create(item=item, recorded_by=chair, outcome="continue", summary="Secret")
+
+    response = _record(client, matron, patient)
+
+    assert "Secret" not in response.text
+    assert response.context["meetings"].rows == []
+
+
+def test_the_actions_tab_lists_actions_still_to_do_first_with_overdue_tagged(
+    client, matron, chair, navigator, patient, episode
+):
+    today = timezone.localdate()
+    discussion = _discussed(patient, chair, dt.date(2026, 1, 12))
+    done = Action.objects.create(
+        patient=patient,
+        what="Refer to the falls service",
+        owner=matron,
+        due_on=today - dt.timedelta(days=30),
+        status="done",
+        completed_at=timezone.now(),
+        completed_by=matron,
+        discussion=discussion,
+        source="discussion",
+    )
+    late = Action.objects.create(
+        patient=patient,
+        what="Ask the GP to review her medicines",
+        owner=navigator,
+        due_on=today - dt.timedelta(days=2),
+        priority="urgent",
+    )
+    soon = Action.objects.create(
+        patient=patient,
+        what="Visit with the occupational therapist",
+        owner=matron,
+        due_on=today + dt.timedelta(days=5),
+        status="in_progress",
+    )
+
+    response = _record(client, navigator, patient)
+
+    tab = _actions_tab(response)
+    assert tab.index(late.what) < tab.index(soon.what) < tab.index(done.what)
+    assert "2 still to do, 1 overdue." in tab
+    rows = tab.split('<tr class="nhsuk-table__row">')[2:]
+    assert '<strong class="nhsuk-tag nhsuk-tag--red">Overdue</strong>' in rows[0]
+    assert '<strong class="nhsuk-tag nhsuk-tag--red">Urgent</strong>' in rows[0]
+    assert escape(navigator.get_full_name()) in rows[0]
+    assert "Overdue" not in rows[1] and "In progress" in rows[1]
+    assert '<strong class="nhsuk-tag nhsuk-tag--green">Done</strong>' in rows[2]
+    minutes = reverse("meetings:meeting_minutes", args=[discussion.item.meeting_id])
+    assert f'<a href="{minutes}">MDT on 12 January 2026</a>' in rows[2]
+    assert "Other" in rows[0]  # not from a discussion: its source
+    assert "<form" not in tab  # read-only
+
+
+def test_the_overview_shows_the_last_discussion_and_the_actions_still_to_do(
+    client, matron, chair, patient, episode
+):
+    _discussed(patient, chair, dt.date(2025, 11, 3), outcome="relist")
+    _discussed(
+        patient,
+        chair,
+        dt.date(2026, 1, 12),
+        next_review_on=dt.date(2026, 2, 23),
+        actions=[("Call", matron), ("Visit", matron)],
+    )
+
+    response = _record(client, matron, patient)
+
+    assert "Last discussed on 12 January 2026: continue, next review 23 February 2026" in _mdt_slot(
+        response
+    )
+    actions = response.text.split("Open actions</dt>")[1].split("</dd>")[0]
+    assert "2 still to do" in actions
+    assert '<strong class="nhsuk-tag nhsuk-tag--red">2 overdue</strong>' in actions
