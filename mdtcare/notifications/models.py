@@ -11,6 +11,12 @@ class NotificationKind(models.TextChoices):
     SELF_HARM_ALERT = "self_harm_alert", "Urgent: PHQ-9 item 9 answered above zero"
     REFERRAL_RECEIVED = "referral_received", "Referral received"
     AGENDA_PUBLISHED = "agenda_published", "MDT agenda published"
+    ACTION_ASSIGNED = "action_assigned", "Action assigned to you"
+    ACTIONS_OVERDUE = "actions_overdue", "Overdue actions"
+    REVIEW_DUE_14 = "review_due_14", "Care plan review due in 14 days"
+    REVIEW_DUE_7 = "review_due_7", "Care plan review due in 7 days"
+    REVIEW_OVERDUE = "review_overdue", "Care plan review overdue"
+    MEETING_TOMORROW = "meeting_tomorrow", "MDT meeting tomorrow"
 
 
 class Notification(models.Model):
