@@ -311,11 +311,20 @@ def discussion_save(
         raise ValidationError({"outcome": ["Choose the outcome of the discussion"]})
     discussion = Discussion.objects.select_for_update().filter(item=item).first()
     if discussion is not None and expected_revision not in (None, discussion.revision):
-        raise ValidationError(
-            "Someone else saved this outcome while you were working on it. Check theirs, "
-            "then make your change again.",
-            code="stale",
+        differences = _differences(
+            discussion,
+            outcome=outcome,
+            summary=summary.strip(),
+            decisions=decisions.strip(),
+            next_review_on=next_review_on,
         )
+        if differences:
+            raise ValidationError(
+                "Someone else saved this outcome while you were working on it. Saved now: "
+                f"{'; '.join(differences)}. Check theirs, then save yours again if it "
+                "should replace it.",
+                code="stale",
+            )
     discussion = discussion or Discussion(item=item, recorded_by=by, created_by=by)
     discussion.outcome = outcome
     discussion.summary = summary.strip()
@@ -336,6 +345,29 @@ def discussion_save(
         )
     discussion.save()
     return discussion
+
+
+def _differences(discussion: Discussion, **sent) -> list[str]:
+    """How the saved outcome differs from what was sent, in words."""
+    labels = {
+        "outcome": "outcome",
+        "summary": "summary",
+        "decisions": "decisions",
+        "next_review_on": "next review",
+    }
+    shown = []
+    for field, value in sent.items():
+        saved = getattr(discussion, field)
+        if saved == value:
+            continue
+        if field == "outcome":
+            text = discussion.get_outcome_display()
+        elif field == "next_review_on":
+            text = f"{saved:%-d %B %Y}" if saved else "none"
+        else:
+            text = f"“{saved[:80]}{'…' if len(saved) > 80 else ''}”" if saved else "blank"
+        shown.append(f"{labels[field]} {text}")
+    return shown
 
 
 @transaction.atomic

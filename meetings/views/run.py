@@ -293,6 +293,11 @@ def _post_outcome(request, meeting, items, current):
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
+            saved = _discussion(current)
+            if getattr(exc, "code", None) == "stale" and saved is not None:
+                # Shown with the revision now saved: saving again replaces theirs knowingly.
+                form.data = form.data.copy()
+                form.data["revision"] = saved.revision
         else:
             messages.success(request, f"Outcome for {current.patient} saved.")
             if request.POST.get("then") == "stay":

@@ -428,3 +428,46 @@ def test_save_and_add_actions_stays_on_the_person(client, chair, agenda):
     assert onward["Location"] == _run(meeting, second)
     page = client.get(_run(meeting, second)).content.decode()
     assert "Previous patient" in page and "Next patient" in page
+
+
+# --- the navigator and the chair both have the meeting open ---------------------------
+
+
+def test_a_stale_outcome_is_refused_with_what_is_saved_now(chair, admin_user, agenda):
+    meeting, (first, *_rest) = agenda
+    services.meeting_start(by=chair, meeting=meeting)
+    seen = services.discussion_save(by=chair, item=first, outcome="continue", summary="Well")
+    services.discussion_save(
+        by=chair, item=first, outcome="relist", summary="Well", expected_revision=seen.revision
+    )
+
+    with pytest.raises(ValidationError, match="Saved now: outcome Re-list at next MDT") as stale:
+        services.discussion_save(
+            by=chair, item=first, outcome="discharge", summary="Well", expected_revision=1
+        )
+    # Sending what is saved already is no conflict.
+    same = services.discussion_save(
+        by=chair, item=first, outcome="relist", summary="Well", expected_revision=1
+    )
+
+    assert stale.value.code == "stale"
+    assert same.outcome == "relist"
+
+
+def test_the_page_shows_the_stale_outcome_and_a_second_save_replaces_it(client, chair, agenda):
+    meeting, (first, *_rest) = agenda
+    services.meeting_start(by=chair, meeting=meeting)
+    services.discussion_save(by=chair, item=first, outcome="continue")
+    services.discussion_save(by=chair, item=first, outcome="relist", expected_revision=1)
+    _log_in(client, chair)
+    mine = {"form": "outcome", "outcome": "discharge", "summary": "Moved away", "revision": 1}
+
+    refused = client.post(_run(meeting, first), mine)
+    page = refused.content.decode()
+    again = client.post(_run(meeting, first), {**mine, "revision": 2})
+
+    assert refused.status_code == 400
+    assert "Saved now: outcome Re-list at next MDT; summary blank" in page
+    assert 'name="revision" value="2"' in page
+    assert again.status_code == 302
+    assert Discussion.objects.get(item=first).outcome == "discharge"
