@@ -245,9 +245,7 @@ class DiscussionAmendment(AppendOnlyModel, BaseModel):
     hold the fields that changed, so the minutes show what was recorded at
     the meeting and what was corrected, by whom and why."""
 
-    discussion = models.ForeignKey(
-        Discussion, on_delete=models.PROTECT, related_name="amendments"
-    )
+    discussion = models.ForeignKey(Discussion, on_delete=models.PROTECT, related_name="amendments")
     before = models.JSONField(encoder=DjangoJSONEncoder)
     after = models.JSONField(encoder=DjangoJSONEncoder)
     reason = models.CharField(max_length=500)

@@ -113,7 +113,9 @@ def test_a_whole_meeting_from_agenda_to_minutes(page, look_at):
     expect(page.get_by_text("The meeting has started.")).to_be_visible()
 
     page.get_by_text("Attendance (0)").click()
-    page.get_by_label("Member of the network").select_option(label="Grace Adeyemi (Community matron)")
+    page.get_by_label("Member of the network").select_option(
+        label="Grace Adeyemi (Community matron)"
+    )
     page.get_by_role("button", name="Record attendance").click()
     page.get_by_text("Attendance (1)").click()
     page.get_by_label("Or a guest's name").fill("Ann Lewis")

@@ -21,6 +21,7 @@ from tests.patients.test_gate import _verify_second_factor
 pytestmark = pytest.mark.django_db
 TODAY = timezone.localdate()
 
+
 def _agenda(navigator, network_a, practice_a, count):
     meeting = services.meeting_schedule(
         by=navigator, network=network_a, date=TODAY, starts_at=dt.time(9), ends_at=dt.time(11)
