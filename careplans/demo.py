@@ -424,10 +424,10 @@ def _mary_answers(on: dt.date) -> dict:
 # re-assessment or at a review (the old version superseded once the new one
 # is ratified). Some stall as drafts or proposals, a few are ratified but
 # not yet shared, and for about one person in three the team is behind with
-# the latest review, so that some reviews are overdue. In North, people
-# whose episode has ended have their plan closed. South has no GP chair
-# (its only practitioner is a member of the MDT): its plans are drafts or
-# await ratification.
+# the latest review, so that some reviews are overdue. People whose
+# episode has ended have their plan closed. Each network's GP chair
+# ratifies its plans (North's Dr Patel, South's Dr Doyle); a network without
+# one has only drafts and plans awaiting ratification.
 #
 # Rows are written in bulk with the fields the services would have left,
 # dated from ``today``; only episodes without a plan get one.
@@ -521,12 +521,20 @@ RATIFICATION_NOTES = [
 def plans_load(*, today: dt.date) -> int:
     """Give each episode that has no care plan what the plan for it says
     (see above): the active ones with a signed assessment their versions,
-    North's ended ones a closed plan, Mary Okafor hers from the worked
-    example. Returns how many plan versions were made."""
+    the ended ones (in a network with a GP chair) a closed plan, Mary Okafor
+    hers from the worked example. Returns how many plan versions were made."""
     users = {user.username: user for user in User.objects.filter(is_demo=True)}
-    chair, matron = users.get("chair"), users.get("matron")
-    if chair is None or matron is None:
+    matron = users.get("matron")
+    if users.get("chair") is None or matron is None:
         return 0
+    # Each network's GP chair among the demo's practitioners ratifies its plans.
+    chairs: dict = {}
+    for membership in (
+        Membership.objects.filter(role=Membership.Role.GP_CHAIR, user__is_demo=True)
+        .select_related("user")
+        .order_by("user__username")
+    ):
+        chairs.setdefault(membership.network_id, membership.user)
     already = set(CarePlan.objects.values_list("entry_id", flat=True))
     episodes = [
         entry
@@ -549,14 +557,14 @@ def plans_load(*, today: dt.date) -> int:
     for entry in episodes:
         patient = entry.patient
         rng = random.Random(f"{SEED}-plan-{patient.nhs_number}")
-        chair_here = roles.get((chair.pk, patient.practice.network_id)) == Membership.Role.GP_CHAIR
+        chair = chairs.get(patient.practice.network_id)
         if entry.status == RegisterEntry.Status.ACTIVE:
             assessments = signed.get(patient.pk, [])
-            if _is_mary(patient) and assessments and chair_here:
+            if _is_mary(patient) and assessments and chair is not None:
                 rows.mary(entry, assessments[0], chair=chair, matron=matron)
             elif assessments:
-                rows.versions(entry, assessments, rng, chair=chair if chair_here else None)
-        elif chair_here:
+                rows.versions(entry, assessments, rng, chair=chair)
+        elif chair is not None:
             rows.closed(entry, rng, chair=chair)
     rows.supersede()
     CarePlan.objects.bulk_create(rows.plans)

@@ -1,6 +1,6 @@
 """The demo data set, in one place: two networks, their practices and
-partner organisations, practitioners of every profession, the five demo
-log-ins and a register of synthetic people.
+partner organisations, practitioners of every profession, the demo log-ins,
+a register of synthetic people and a year of their networks' MDT meetings.
 
 Everything is made up: names come from Faker (en_GB) with a fixed seed,
 NHS numbers from the 999 test range with valid check digits. Loading is
@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections import defaultdict
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from faker import Faker
@@ -21,6 +23,7 @@ from faker import Faker
 from careplans.demo import assessments_load, plans_load
 from mdtcare.accounts.models import Membership, Network, Organisation, Profession, User
 from mdtcare.core import nhs_number
+from meetings.demo import meetings_load
 from patients.models import (
     Carer,
     Consent,
@@ -38,7 +41,15 @@ from patients.services import long_term_conditions_load
 
 DEMO_PASSWORD = "mdtcare-demo"  # noqa: S105 - the published demo password
 SEED = 20260301
-PATIENTS_PER_PRACTICE = 25
+# About 260 people a network, some 190 of them taken on by its MDT: with the
+# referrals spread evenly over REFERRAL_DAYS, each network has about nine new
+# people to discuss a month (meetings/demo.py).
+PATIENTS_PER_PRACTICE = 66
+# Referrals arrive evenly over this many days before today. The MDT series
+# starts with the first of them, some 20 months back: it takes a network a
+# few months to build up a caseload of people it discusses again, so that
+# all of the last 12 whole months have a network's usual volumes.
+REFERRAL_DAYS = 600
 
 NETWORKS = [("North", "north"), ("South", "south")]
 
@@ -71,6 +82,13 @@ DEMO_USERS = [
     ("outsider", "Tom", "Reid", Profession.SOCIAL_WORKER, "ZL1", "south", "member"),
 ]
 DEMO_LOGINS = [username for username, *_ in DEMO_USERS]
+# South's GP chair and care navigator (log-ins too), so that South's MDT has
+# a chair and its people a navigator of their own. Kept apart from the five
+# personas above, which the tests pin.
+SOUTH_USERS = [
+    ("southchair", "Catherine", "Doyle", Profession.GP, "Y90011", "south", "gp_chair"),
+    ("southnavigator", "Daniel", "Osei", Profession.CARE_NAVIGATOR, "ZC1", "south", "navigator"),
+]
 
 # One practitioner of each remaining profession, members of North's MDT.
 TEAM = [
@@ -128,8 +146,9 @@ def demo_data_load(*, today: dt.date | None = None) -> dict[str, int]:
         made["organisations"] += created
 
     admin_group = _service_admin_group()
-    for username, first, last, profession, org, network_code, role in DEMO_USERS:
-        user, created = _demo_user(username, first, last, profession, organisations[org])
+    hashed: dict[str, str] = {}  # the demo password, hashed once for every log-in made
+    for username, first, last, profession, org, network_code, role in DEMO_USERS + SOUTH_USERS:
+        user, created = _demo_user(username, first, last, profession, organisations[org], hashed)
         made["users"] += created
         Membership.objects.get_or_create(
             user=user, network=networks[network_code], defaults={"role": role}
@@ -139,7 +158,7 @@ def demo_data_load(*, today: dt.date | None = None) -> dict[str, int]:
             user.groups.add(admin_group)
     for username, profession, org in TEAM:
         user, created = _demo_user(
-            username, fake.first_name(), fake.last_name(), profession, organisations[org]
+            username, fake.first_name(), fake.last_name(), profession, organisations[org], hashed
         )
         made["users"] += created
         Membership.objects.get_or_create(
@@ -158,20 +177,30 @@ def demo_data_load(*, today: dt.date | None = None) -> dict[str, int]:
     )
     made["assessments"] = assessments_load(today=today)
     made["care plans"] = plans_load(today=today)
+    made["meetings"] = meetings_load(today=today)
     return made
 
 
-# Episodes in every status, in proportions a network might have. The rest
-# of the people have never been referred.
+# Episodes in every status, in proportions a network might have after some
+# 20 months of referrals: most on the caseload, a quarter of them ended, a
+# few declined, and only the last fortnight's referrals still waiting for
+# triage or a first MDT. The rest of the people have never been referred.
 EPISODE_MIX = [
-    (EntryStatus.ACTIVE, 0.30),
-    (EntryStatus.ACCEPTED, 0.10),
-    (EntryStatus.REFERRED, 0.08),
-    (EntryStatus.STEPPED_DOWN, 0.07),
-    (EntryStatus.DISCHARGED, 0.05),
-    (EntryStatus.DECLINED, 0.04),
-    (EntryStatus.DIED, 0.02),
+    (EntryStatus.ACTIVE, 0.48),
+    (EntryStatus.ACCEPTED, 0.03),
+    (EntryStatus.REFERRED, 0.025),
+    (EntryStatus.STEPPED_DOWN, 0.11),
+    (EntryStatus.DISCHARGED, 0.06),
+    (EntryStatus.DECLINED, 0.05),
+    (EntryStatus.DIED, 0.05),
 ]
+# How long an episode that has ended lasted, in days (from the referral).
+EPISODE_DAYS = {
+    EntryStatus.STEPPED_DOWN: (75, 200),
+    EntryStatus.DISCHARGED: (35, 150),
+    EntryStatus.DIED: (20, 180),
+    EntryStatus.DECLINED: (60, 60),
+}
 PATHS = {
     EntryStatus.REFERRED: [],
     EntryStatus.ACCEPTED: [EntryStatus.ACCEPTED],
@@ -269,6 +298,7 @@ def _register_load(*, practices, networks, fake, rng, today) -> int:
         }
         for code, network in networks.items()
     }
+    # A network without a navigator of its own borrows North's.
     fallback_navigator = User.objects.get(username="navigator")
     patients, extras = [], []
     for practice in practices:
@@ -298,9 +328,9 @@ def _register_load(*, practices, networks, fake, rng, today) -> int:
                     practice=practice,
                     interpreter_needed=person_rng.random() < 0.05,
                 )
-                # One person in every other practice is in the highest-risk
+                # Two people in every other practice are in the highest-risk
                 # group: with Mary, about 2% of the register.
-                high = index == 13 and practice.ods_code[-1] in "13"
+                high = index % 33 == 13 and practice.ods_code[-1] in "13"
                 score = _risk_score(person_rng, high=high)
                 patient.risk_score = score
                 patient.risk_scored_on = today - dt.timedelta(days=person_rng.randint(3, 40))
@@ -309,8 +339,8 @@ def _register_load(*, practices, networks, fake, rng, today) -> int:
             extras.append((patient, person_rng))
     Patient.objects.bulk_create(patients)
 
-    navigator_user = fallback_navigator
     conditions, carers, consents, scores, entries, changes = [], [], [], [], [], []
+    spreads: list[float] = []
     for patient, person_rng in extras:
         network_code = next(
             code for code, net in networks.items() if net.pk == patient.practice.network_id
@@ -348,6 +378,7 @@ def _register_load(*, practices, networks, fake, rng, today) -> int:
             outcome = EntryStatus.ACTIVE
         if outcome is None:
             continue
+        navigator = team["navigators"][0] if team["navigators"] else fallback_navigator
         for topic in Consent.Topic.values:
             best_interests = person_rng.random() < 0.08
             consents.append(
@@ -358,17 +389,19 @@ def _register_load(*, practices, networks, fake, rng, today) -> int:
                     if best_interests
                     else Consent.Decision.GIVEN,
                     decided_on=today - dt.timedelta(days=person_rng.randint(10, 200)),
-                    recorded_by=navigator_user,
+                    recorded_by=navigator,
                     note="Lacks capacity for this decision (dementia); agreed with her son "
                     "and GP in her best interests"
                     if best_interests
                     else "",
                 )
             )
-        referred_on = today - dt.timedelta(days=person_rng.randint(5, 300))
+        # Where the referral falls among the network's (dated below); drawn
+        # as the referral's age once was, so that what follows (Mary
+        # Okafor's urgency among it) stays as it was.
+        spread = (person_rng.randint(5, 300) - 5) / 296
         source = person_rng.choice(SOURCES)
         lead = person_rng.choice(team["leads"]) if team["leads"] else None
-        navigator = team["navigators"][0] if team["navigators"] else fallback_navigator
         entry = RegisterEntry(
             patient=patient,
             status=outcome,
@@ -378,15 +411,12 @@ def _register_load(*, practices, networks, fake, rng, today) -> int:
             urgency=RegisterEntry.Urgency.URGENT
             if person_rng.random() < 0.15
             else RegisterEntry.Urgency.ROUTINE,
-            referred_on=referred_on,
         )
         if patient.family_name == "Okafor":
             entry.referred_on = today - dt.timedelta(days=40)
             entry.source = ReferralSource.GP_PRACTICE
             entry.referrer_name = "Dr Anil Patel, GP"
             entry.reason = "Second admission for a COPD exacerbation; two falls since Christmas"
-        if outcome != EntryStatus.REFERRED:
-            entry.decided_on = entry.referred_on + dt.timedelta(days=2)
         if outcome not in (EntryStatus.REFERRED, EntryStatus.DECLINED):
             entry.clinical_lead = lead
             entry.navigator = navigator
@@ -396,11 +426,8 @@ def _register_load(*, practices, networks, fake, rng, today) -> int:
                 entry.clinical_lead = User.objects.get(username="matron")
                 entry.primary_need = PrimaryNeed.FRAILTY
                 entry.tier = 2
-        if outcome not in RegisterEntry.OPEN_STATUSES:
-            entry.closed_on = min(today, entry.referred_on + dt.timedelta(days=60))
-        if outcome == EntryStatus.DIED:
-            Patient.objects.filter(pk=patient.pk).update(date_of_death=entry.closed_on)
         entries.append(entry)
+        spreads.append(spread)
         previous = ""
         for step in [EntryStatus.REFERRED, *PATHS[outcome]]:
             changes.append(
@@ -417,9 +444,70 @@ def _register_load(*, practices, networks, fake, rng, today) -> int:
     Carer.objects.bulk_create(carers)
     Consent.objects.bulk_create(consents)
     RiskScore.objects.bulk_create(scores)
+    died = _date_episodes(entries, spreads, networks=networks, today=today)
+    Patient.objects.bulk_update(died, ["date_of_death"])
     RegisterEntry.objects.bulk_create(entries)
     EntryStatusChange.objects.bulk_create(changes)
     return len(patients)
+
+
+def _date_episodes(entries, spreads, *, networks, today: dt.date) -> list[Patient]:
+    """When each episode was referred, decided and (if it has) ended. Mary
+    Okafor's is the worked example's: referred 40 days ago. The referrals of
+    the people each network's MDT took on, and apart from them of those it
+    declined, are spread evenly over the last REFERRAL_DAYS, in an order
+    shuffled from the seed, so that new people arrive every fortnight; those
+    still waiting for triage, or accepted and waiting for a first MDT, came
+    in the last fortnight. An episode that ended lasted as EPISODE_DAYS
+    says, and ended before today. Returns the people who died, their date of
+    death set."""
+    network_codes = {network.pk: code for code, network in networks.items()}
+    groups: dict[tuple[str, str], list] = defaultdict(list)
+    for entry, spread in zip(entries, spreads, strict=True):
+        if entry.patient.family_name == "Okafor":
+            entry.referred_on = today - dt.timedelta(days=40)
+        elif entry.status == EntryStatus.REFERRED:
+            entry.referred_on = today - dt.timedelta(days=1 + round(spread * 9))
+        elif entry.status == EntryStatus.ACCEPTED:
+            entry.referred_on = today - dt.timedelta(days=3 + round(spread * 11))
+        else:
+            group = "declined" if entry.status == EntryStatus.DECLINED else "taken on"
+            groups[network_codes[entry.patient.practice.network_id], group].append((entry, spread))
+    for (code, group), members in sorted(groups.items()):
+        rng = random.Random(f"{SEED}-referrals-{code}-{group}")
+        rng.shuffle(members)
+        width = (REFERRAL_DAYS - 5) / len(members)
+        ages = [5 + int((slot + spread) * width) for slot, (_, spread) in enumerate(members)]
+        lasted = {
+            id(entry): rng.randint(*EPISODE_DAYS.get(entry.status, (0, 0))) for entry, _ in members
+        }
+        # From the newest: an episode that has ended swaps places with an
+        # older one still open if it began too recently to have lasted as
+        # long as it did (declined ones ended with the decision).
+        for slot, (entry, _) in enumerate(members):
+            days = lasted[id(entry)]
+            if group == "taken on" and days and ages[slot] <= days:
+                older = [
+                    later
+                    for later in range(slot + 1, len(members))
+                    if members[later][0].status == EntryStatus.ACTIVE and ages[later] > days
+                ]
+                if older:
+                    older = rng.choice(older)
+                    members[slot], members[older] = members[older], members[slot]
+        for (entry, _), days_ago in zip(members, ages, strict=True):
+            entry.referred_on = today - dt.timedelta(days=days_ago)
+            if entry.status in EPISODE_DAYS:
+                days = min(lasted[id(entry)], days_ago - 1)
+                entry.closed_on = entry.referred_on + dt.timedelta(days=days)
+    died = []
+    for entry in entries:
+        if entry.status != EntryStatus.REFERRED:
+            entry.decided_on = entry.referred_on + dt.timedelta(days=2)
+        if entry.status == EntryStatus.DIED:
+            entry.patient.date_of_death = entry.closed_on
+            died.append(entry.patient)
+    return died
 
 
 def _pick(rng: random.Random, mix):
@@ -450,7 +538,10 @@ def _mary(number: str, practice, today: dt.date) -> Patient:
     )
 
 
-def _demo_user(username, first, last, profession, organisation) -> tuple[User, bool]:
+def _demo_user(username, first, last, profession, organisation, hashed) -> tuple[User, bool]:
+    """The log-in, made if missing. The password is hashed once for all of
+    them (``hashed`` keeps it): it is the published demo password, and
+    hashing it for each log-in took most of the demo's loading time."""
     user = User.objects.filter(username=username).first()
     if user is not None:
         return user, False
@@ -463,18 +554,27 @@ def _demo_user(username, first, last, profession, organisation) -> tuple[User, b
         organisation=organisation,
         is_demo=True,
     )
-    user.set_password(DEMO_PASSWORD)
+    if "password" not in hashed:
+        hashed["password"] = make_password(DEMO_PASSWORD)
+    user.password = hashed["password"]
     user.save()
     return user, True
 
 
 def _service_admin_group() -> Group:
-    """Service admins manage users, organisations and networks, and read the audit."""
+    """Service admins manage users, organisations and networks, read the
+    audit, and see notifications whose e-mail failed (and send them again)."""
     group, _ = Group.objects.get_or_create(name="Service admins")
     codenames = [
         f"{action}_{model}"
         for model in ("user", "organisation", "network", "membership")
         for action in ("add", "change", "view")
-    ] + ["view_accessevent", "view_changeevent"]
+    ] + [
+        "view_accessevent",
+        "view_changeevent",
+        "view_notification",
+        "change_notification",
+        "view_notificationdigest",
+    ]
     group.permissions.set(Permission.objects.filter(codename__in=codenames))
     return group
