@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -95,6 +96,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
                 "mdtcare.core.context_processors.service",
+                "mdtcare.notifications.context_processors.unread",
             ],
         },
     },
@@ -193,6 +195,25 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = VAR_DIR / "mail"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="mdtcare <no-reply@mdtcare.invalid>")
+# A mail server that does not answer within this many seconds is an error
+# (and the e-mail is tried again), never a worker stuck for ever.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+# This site's address (scheme and host), for the links in e-mails.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# Notifications by e-mail (mdtcare/notifications): every few minutes the
+# sweep queues again what is still unsent this many minutes after it was
+# made; the daily digest goes at this local hour (after the reminder jobs,
+# so it counts the day's reminders); an e-mail a mail server turns away is
+# tried this many times in all, waiting the first wait and twice as long
+# each time after (capped).
+NOTIFICATIONS_SWEEP_MINUTES = env.int("NOTIFICATIONS_SWEEP_MINUTES", default=5)
+NOTIFICATIONS_DIGEST_HOUR = env.int("NOTIFICATIONS_DIGEST_HOUR", default=8)
+NOTIFICATIONS_EMAIL_MAX_ATTEMPTS = env.int("NOTIFICATIONS_EMAIL_MAX_ATTEMPTS", default=5)
+NOTIFICATIONS_EMAIL_RETRY_SECONDS = env.int("NOTIFICATIONS_EMAIL_RETRY_SECONDS", default=60)
+NOTIFICATIONS_EMAIL_RETRY_MAX_SECONDS = env.int(
+    "NOTIFICATIONS_EMAIL_RETRY_MAX_SECONDS", default=15 * 60
+)
 
 # NHS numbers from the 999 test range are refused unless this is on.
 NHS_NUMBER_ALLOW_TEST_RANGE = env.bool("NHS_NUMBER_ALLOW_TEST_RANGE", default=DEMO_MODE)
@@ -222,10 +243,40 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
+# The daily reminder jobs: the days before a care plan review when its
+# clinical lead and navigator are reminded (each must have its notification
+# kind: 14 and 7; overdue plans are always reminded), how many plans a job
+# reads and raises at a time, and the local hour the jobs run.
+REMINDER_WINDOWS = env.list("REMINDER_WINDOWS", cast=int, default=[14, 7])
+REMINDER_BATCH_SIZE = env.int("REMINDER_BATCH_SIZE", default=500)
+REMINDERS_HOUR = env.int("REMINDERS_HOUR", default=7)
 CELERY_BEAT_SCHEDULE = {
     "clear-expired-sessions": {
         "task": "mdtcare.accounts.tasks.sessions_clear_expired",
         "schedule": 60 * 60,
+    },
+    # The notification outbox: re-queue what is still unsent, and the daily digest.
+    "notifications-sweep": {
+        "task": "notifications.sweep",
+        "schedule": NOTIFICATIONS_SWEEP_MINUTES * 60,
+    },
+    "notifications-digest": {
+        "task": "notifications.digest",
+        "schedule": crontab(hour=NOTIFICATIONS_DIGEST_HOUR, minute=0),
+    },
+    # The daily reminder jobs, at REMINDERS_HOUR (TIME_ZONE, Europe/London).
+    # Each is idempotent: a second run on the same day changes nothing.
+    "review-reminders": {
+        "task": "careplans.review_reminders",
+        "schedule": crontab(hour=REMINDERS_HOUR, minute=0),
+    },
+    "overdue-action-digests": {
+        "task": "meetings.overdue_digests",
+        "schedule": crontab(hour=REMINDERS_HOUR, minute=0),
+    },
+    "meeting-reminders": {
+        "task": "meetings.meeting_reminders",
+        "schedule": crontab(hour=REMINDERS_HOUR, minute=0),
     },
 }
 
@@ -284,6 +335,9 @@ SPECTACULAR_SETTINGS = {
         "ActionStatusEnum": "meetings.models.ActionStatus",
         "ActionPriorityEnum": "meetings.models.ActionPriority",
         "ActionSourceEnum": "meetings.models.ActionSource",
+        # "KindEnum" stays the assessments' (as before notifications had a kind).
+        "KindEnum": "careplans.models.AssessmentKind",
+        "NotificationKindEnum": "mdtcare.notifications.models.NotificationKind",
     },
 }
 

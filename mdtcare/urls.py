@@ -16,6 +16,7 @@ urlpatterns = [
     path("patients/", include("patients.urls")),
     path("", include("careplans.urls")),
     path("", include("meetings.urls")),
+    path("notifications/", include("mdtcare.notifications.urls")),
     path("api/v1/", include("mdtcare.api.urls")),
     # One log-in page for everyone (lockout, two-factor), the admin's included.
     path(

@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 from careplans.api import AssessmentViewSet
 from careplans.plans_api import CarePlanViewSet
 from mdtcare.api.views import TokenView
+from mdtcare.notifications.api import NotificationViewSet
 from meetings.api import ActionViewSet, MeetingViewSet
 from patients.api import PatientViewSet, RegisterEntryViewSet
 from patients.api_imports import RiskImportViewSet
@@ -19,6 +20,7 @@ router.register("assessments", AssessmentViewSet, basename="assessment")
 router.register("careplans", CarePlanViewSet, basename="careplan")
 router.register("meetings", MeetingViewSet, basename="meeting")
 router.register("actions", ActionViewSet, basename="action")
+router.register("notifications", NotificationViewSet, basename="notification")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),

@@ -24,6 +24,8 @@ def test_an_event_raised_twice_makes_one_row_per_recipient(matron, navigator):
         "navigator",
     }
     assert all(n.urgent and n.sent_at is None for n in Notification.objects.all())
+    # Waiting for delivery, which is queued when the transaction commits.
+    assert {n.email_status for n in Notification.objects.all()} == {"pending"}
 
 
 def test_another_event_notifies_again(matron):
@@ -31,3 +33,17 @@ def test_another_event_notifies_again(matron):
     notifications_raise(kind="self_harm_alert", event_id="assessment:2", recipients=[matron])
 
     assert Notification.objects.filter(recipient=matron).count() == 2
+
+
+def test_urgent_kinds_are_urgent_even_when_not_raised_so(matron):
+    notifications_raise(kind="self_harm_alert", event_id="assessment:1", recipients=[matron])
+
+    assert Notification.objects.get().urgent
+
+
+def test_each_notification_has_its_own_public_id(matron, navigator):
+    notifications_raise(
+        kind="referral_received", event_id="referral:1", recipients=[matron, navigator]
+    )
+
+    assert len(set(Notification.objects.values_list("public_id", flat=True))) == 2
