@@ -1,6 +1,8 @@
 """The MDT meetings API (``/api/v1/meetings/``) and actions
-(``/api/v1/actions/``), read-only for now: writes (an action's status
-first) come with a later issue, and will call ``meetings.services``.
+(``/api/v1/actions/``). Meetings are read-only; an action's status and
+owner change through ``POST /api/v1/actions/{id}/start/``, ``complete/``,
+``reassign/`` and ``cancel/``, which call ``meetings.actions`` (the rules
+and who may are there, as for the worklist pages).
 
 Both read through the access gate (outside it: 404) and write one access
 event per request naming the people shown.
@@ -23,15 +25,29 @@ from __future__ import annotations
 import uuid
 
 from django import forms
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.db.models import F, Prefetch
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
-from rest_framework import serializers
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import serializers, status
+from rest_framework.decorators import action as api_action
+from rest_framework.exceptions import APIException
+from rest_framework.response import Response
 
+from mdtcare.accounts.models import Organisation, User
 from mdtcare.api.views import GatedReadOnlyViewSet
+from meetings import actions as action_services
 from meetings.models import Action, AgendaItem, Attendance, Discussion, Meeting
 from meetings.selectors import actions_with_overdue
 from meetings.views.schedule import time_slots
+from patients.api import _raise_api_error
 from patients.models import Patient
 
 # --- references to other records --------------------------------------------------------------
@@ -262,6 +278,7 @@ class ActionSerializer(serializers.ModelSerializer):
             "plan",
             "completion_note",
             "completed_at",
+            "updated_at",
             "overdue",
         ]
         read_only_fields = fields
@@ -327,13 +344,93 @@ class ActionFilter(filters.FilterSet):
         return queryset.filter(overdue=value)
 
 
+class ActionChangeSerializer(serializers.Serializer):
+    """What every change may send: the action as the client read it. Given,
+    a change to an action that has changed since is refused (409)."""
+
+    expected_status = serializers.ChoiceField(
+        choices=Action.Status.choices,
+        required=False,
+        help_text="The status the client read; refused (409) if it is no longer",
+    )
+    expected_updated_at = serializers.DateTimeField(
+        required=False,
+        help_text="The ``updated_at`` the client read; refused (409) if it changed since",
+    )
+
+
+class ActionCompleteSerializer(ActionChangeSerializer):
+    note = serializers.CharField(
+        required=False, allow_blank=True, max_length=1000, help_text="What was done (optional)"
+    )
+
+
+class ActionReassignSerializer(ActionChangeSerializer):
+    owner = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        help_text="The id of the person: an active member of the person's network",
+    )
+    owner_organisation = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        help_text="Or the id of an organisation (a team) that serves the network",
+    )
+    note = serializers.CharField(
+        required=False, allow_blank=True, max_length=1000, help_text="For the new owner (optional)"
+    )
+
+
+class ActionCancelSerializer(ActionChangeSerializer):
+    note = serializers.CharField(
+        allow_blank=True, max_length=1000, help_text="Why the action is cancelled (required)"
+    )
+
+
+class StaleAction(APIException):
+    """409: someone changed the action since the client read it."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "stale"
+
+    def __init__(self, stale: action_services.StaleAction):
+        super().__init__()
+        self.detail = {
+            "detail": stale.messages[0],
+            "status": stale.action.status,
+            "updated_at": serializers.DateTimeField().to_representation(stale.action.updated_at),
+        }
+
+
+ACTION_CONFLICT = OpenApiResponse(
+    inline_serializer(
+        "ActionConflict",
+        {
+            "detail": serializers.CharField(),
+            "status": serializers.CharField(),
+            "updated_at": serializers.DateTimeField(),
+        },
+    ),
+    description="The action changed since the client read it (``expected_status`` or "
+    "``expected_updated_at``): read it again",
+)
+ACTION_REFUSED = OpenApiResponse(
+    description="Refused: the action's status does not allow it (a done or cancelled action), "
+    "or what was sent is not valid; a message per field or a ``detail``"
+)
+ACTION_NOT_ALLOWED = OpenApiResponse(description="The user's role does not allow it")
+
+
 @extend_schema_view(
     list=extend_schema(summary="Actions for people of the user's networks, soonest due first"),
     retrieve=extend_schema(summary="One action"),
 )
 class ActionViewSet(GatedReadOnlyViewSet):
     """Actions for the people of the user's networks, soonest due first,
-    with whether each is overdue."""
+    with whether each is overdue; and their changes: start, complete,
+    reassign, cancel (any member of the person's network starts and
+    completes; navigators, admins, GP chairs and the owner reassign and
+    cancel)."""
 
     serializer_class = ActionSerializer
     gated_queryset = Action.objects.select_related(
@@ -353,3 +450,135 @@ class ActionViewSet(GatedReadOnlyViewSet):
 
     def audit_patient_ids(self, objects):
         return [a.patient_id for a in objects], {a.patient.practice.network_id for a in objects}
+
+    # --- changes ------------------------------------------------------------------------------
+
+    def _payload(self, serializer_class) -> dict:
+        payload = serializer_class(data=self.request.data, context=self.get_serializer_context())
+        payload.is_valid(raise_exception=True)
+        return dict(payload.validated_data)
+
+    def _change(self, what: str, change):
+        """Run ``change(action, payload)`` (one service) on the action read
+        through the gate (404 outside it), and answer with the action as it
+        is now, with the request's one access event in the same transaction.
+        A change based on an old read is 409, a refusal 400, a role that
+        may not 403 (the service's PermissionDenied)."""
+        action = self.get_object()
+        with transaction.atomic():
+            try:
+                change(action)
+            except action_services.StaleAction as exc:
+                raise StaleAction(exc) from exc
+            except DjangoValidationError as exc:
+                _raise_api_error(exc)
+            changed = self.get_queryset().get(pk=action.pk)
+            self._record([changed], f"api.{self.audit_what}.{what}")
+            return Response(self.get_serializer(changed).data)
+
+    def _expected(self, data: dict) -> dict:
+        return {
+            "expected_status": data.get("expected_status"),
+            "expected_updated_at": data.get("expected_updated_at"),
+        }
+
+    @extend_schema(
+        request=ActionChangeSerializer,
+        responses={
+            200: ActionSerializer,
+            400: ACTION_REFUSED,
+            403: ACTION_NOT_ALLOWED,
+            409: ACTION_CONFLICT,
+        },
+        summary="Start an open action (in progress); again changes nothing",
+    )
+    @api_action(detail=True, methods=["post"])
+    def start(self, request, pk=None):
+        data = self._payload(ActionChangeSerializer)
+        return self._change(
+            "start",
+            lambda action: action_services.action_start(
+                by=request.user, action=action, **self._expected(data)
+            ),
+        )
+
+    @extend_schema(
+        request=ActionCompleteSerializer,
+        responses={
+            200: ActionSerializer,
+            400: ACTION_REFUSED,
+            403: ACTION_NOT_ALLOWED,
+            409: ACTION_CONFLICT,
+        },
+        summary="Mark an open or in-progress action done, with an optional note",
+    )
+    @api_action(detail=True, methods=["post"])
+    def complete(self, request, pk=None):
+        data = self._payload(ActionCompleteSerializer)
+        return self._change(
+            "complete",
+            lambda action: action_services.action_complete(
+                by=request.user, action=action, note=data.get("note", ""), **self._expected(data)
+            ),
+        )
+
+    @extend_schema(
+        request=ActionReassignSerializer,
+        responses={
+            200: ActionSerializer,
+            400: ACTION_REFUSED,
+            403: ACTION_NOT_ALLOWED,
+            409: ACTION_CONFLICT,
+        },
+        summary="Give the action to another person (``owner``) or a team "
+        "(``owner_organisation``); the new owner is notified",
+    )
+    @api_action(detail=True, methods=["post"])
+    def reassign(self, request, pk=None):
+        data = self._payload(ActionReassignSerializer)
+        # An unknown id is refused as one outside the network: the same words.
+        owner = User.objects.filter(pk=data["owner"]).first() if data.get("owner") else None
+        organisation = (
+            Organisation.objects.filter(pk=data["owner_organisation"]).first()
+            if data.get("owner_organisation")
+            else None
+        )
+        if data.get("owner") and owner is None:
+            raise serializers.ValidationError(
+                {"owner": ["Choose a member of this person's network"]}
+            )
+        if data.get("owner_organisation") and organisation is None:
+            raise serializers.ValidationError(
+                {"owner_organisation": ["Choose an organisation that serves this network"]}
+            )
+        return self._change(
+            "reassign",
+            lambda action: action_services.action_reassign(
+                by=request.user,
+                action=action,
+                owner=owner,
+                owner_organisation=organisation,
+                note=data.get("note", ""),
+                **self._expected(data),
+            ),
+        )
+
+    @extend_schema(
+        request=ActionCancelSerializer,
+        responses={
+            200: ActionSerializer,
+            400: ACTION_REFUSED,
+            403: ACTION_NOT_ALLOWED,
+            409: ACTION_CONFLICT,
+        },
+        summary="Cancel an action still to do, saying why",
+    )
+    @api_action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        data = self._payload(ActionCancelSerializer)
+        return self._change(
+            "cancel",
+            lambda action: action_services.action_cancel(
+                by=request.user, action=action, note=data["note"], **self._expected(data)
+            ),
+        )

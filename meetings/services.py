@@ -553,6 +553,11 @@ def action_add(
         discussion=discussion,
         created_by=by,
     )
+    # The owner is told, in this transaction (the outbox): the rule is the
+    # actions module's, which imports this one.
+    from meetings.actions import action_assigned_notify
+
+    action_assigned_notify(action=action, by=by)
     warnings = []
     if due_on < timezone.localdate():
         warnings.append(f"The action is due on {due_on:%d/%m/%Y}, which has passed: it is overdue.")

@@ -7,6 +7,7 @@ from mdtcare.accounts.selectors import current_membership, memberships_cached
 _NAVIGATION = {
     Membership.Role.MATRON: [
         ("My caseload", "home"),
+        ("My actions", "meetings:my_actions"),
         ("Assessments", "careplans:assessment_list"),
         ("Care plans", "careplans:plan_attention"),
         ("Register", "patients:list"),
@@ -15,6 +16,7 @@ _NAVIGATION = {
     Membership.Role.GP_CHAIR: [
         ("Home", "home"),
         ("Meetings", "meetings:meeting_list"),
+        ("My actions", "meetings:my_actions"),
         ("Care plans", "careplans:plan_attention"),
         ("Register", "patients:list"),
         ("Refer someone", "patients:refer_start"),
@@ -22,7 +24,8 @@ _NAVIGATION = {
     Membership.Role.NAVIGATOR: [
         ("Today", "home"),
         ("Referrals", "patients:triage"),
-        ("Worklist", "worklist"),
+        ("Worklist", "meetings:worklist"),
+        ("My actions", "meetings:my_actions"),
         ("Meetings", "meetings:meeting_list"),
         ("Care plans", "careplans:plan_attention"),
         ("Register", "patients:list"),
@@ -31,6 +34,7 @@ _NAVIGATION = {
     Membership.Role.ADMIN: [
         ("Activity", "home"),
         ("Reports", "reports"),
+        ("My actions", "meetings:my_actions"),
         ("Register", "patients:list"),
         ("Risk import", "patients:risk_import"),
         ("Users", "admin:accounts_user_changelist"),
@@ -38,6 +42,7 @@ _NAVIGATION = {
     ],
     Membership.Role.MEMBER: [
         ("Home", "home"),
+        ("My actions", "meetings:my_actions"),
         ("Register", "patients:list"),
         ("Refer someone", "patients:refer_start"),
     ],

@@ -12,6 +12,7 @@ from careplans.selectors import assessment_drafts
 from mdtcare.accounts.models import Membership
 from mdtcare.accounts.selectors import current_membership
 from mdtcare.audit.services import access_record
+from meetings.action_selectors import navigator_dashboard
 from meetings.selectors import upcoming_meetings
 from patients.selectors import triage_queue
 
@@ -29,7 +30,10 @@ def home(request):
     membership = current_membership(request=request)
     template = HOME_TEMPLATES.get(membership.role) if membership else "home/no_network.html"
     context = {"membership": membership}
-    if membership and membership.role in (Membership.Role.NAVIGATOR, Membership.Role.ADMIN):
+    if membership and membership.role == Membership.Role.NAVIGATOR:
+        # Counts only (no one named): each card links to the list it counts.
+        context["dashboard"] = navigator_dashboard(user=request.user)
+    if membership and membership.role == Membership.Role.ADMIN:
         context["referrals_waiting"] = triage_queue(user=request.user).count()
     if membership and membership.role in (Membership.Role.NAVIGATOR, Membership.Role.GP_CHAIR):
         context["next_meetings"] = upcoming_meetings(user=request.user)[:3]

@@ -94,21 +94,25 @@ def test_production_settings_pass_the_deploy_check(tmp_path):
 @pytest.mark.parametrize(
     ("persona", "links"),
     [
-        ("matron", ["My caseload", "Assessments", "Care plans", "Register", "Refer someone"]),
-        ("chair", ["Home", "Meetings", "Care plans", "Register", "Refer someone"]),
+        (
+            "matron",
+            ["My caseload", "My actions", "Assessments", "Care plans", "Register", "Refer someone"],
+        ),
+        ("chair", ["Home", "Meetings", "My actions", "Care plans", "Register", "Refer someone"]),
         (
             "navigator",
             [
                 "Today",
                 "Referrals",
                 "Worklist",
+                "My actions",
                 "Meetings",
                 "Care plans",
                 "Register",
                 "Case finding",
             ],
         ),
-        ("outsider", ["Home", "Register", "Refer someone"]),
+        ("outsider", ["Home", "My actions", "Register", "Refer someone"]),
     ],
 )
 def test_navigation_follows_the_role(client, personas, persona, links):

@@ -536,6 +536,7 @@ def test_an_action_agreed_at_the_mdt_reads_with_its_discussion_and_meeting(
         "completion_note": "",
         "completed_at": None,
         "overdue": False,
+        "updated_at": agreed.updated_at.isoformat().replace("+00:00", "Z"),
     }
     assert api.get(reverse("action-list")).json()["results"] == [body]
 
