@@ -128,6 +128,13 @@ start_background var/log/beat.log \
     "$CELERY" -A mdtcare beat --loglevel=INFO -s var/celery/beat-schedule
 BEAT_PID=$LAST_PID
 
+# Beat runs the daily reminder jobs each morning; run them once now, on the
+# worker, so the demo's bells and e-mail (var/mail/) show them at once.
+# Each job sends a reminder once, so a second demo start adds nothing.
+for task in careplans.review_reminders meetings.overdue_digests meetings.meeting_reminders; do
+    "$CELERY" -A mdtcare call "$task" >/dev/null
+done
+
 # The development server prints to this terminal; it runs in the background
 # only so that this script can notice Ctrl-C at once and stop everything.
 start_background - "$PY" manage.py runserver "$HOST:$PORT"
