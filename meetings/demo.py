@@ -149,6 +149,9 @@ RELIST_BY_TIER = {1: 0.2, 2: 0.28, 3: 0.38}
 ESCALATE = 0.07
 NOT_REACHED = 0.03  # of the people on an agenda of more than OVERRUNS_BEYOND
 OVERRUNS_BEYOND = 12
+# Nobody more is re-listed once the next agenda has this many who cannot
+# move (re-listed, carried forward, new, plans to ratify, episodes to close).
+RELISTED_AT_MOST = 12
 # How many times the MDT discusses a person before it hands them over to
 # their clinical lead, who reviews the plan with them (back to the MDT only
 # if things change), by tier; about a quarter need only the one discussion.
@@ -164,14 +167,15 @@ SETTLED = (
 )
 HANDED_OVER = " The clinical lead reviews it with {them}; back to the MDT only if things change."
 # How many people a month's meetings discuss, as the navigator plans the
-# agendas: PER_NEW_PERSON for each new person, from MONTH_LEAST to
-# MONTH_MOST (and 10 to 18 a meeting). Beyond that, the reviews due latest
-# wait a fortnight (after MOST_WAITED, the clinical lead reviews the person
-# instead); short of it, reviews due by the meeting after next come forward.
-# New people, re-listed ones, plans to ratify and episodes to close do not
-# move, but the chair may ratify a later plan version outside a full meeting.
-PER_NEW_PERSON = 3
-MONTH_LEAST, MONTH_MOST = 21, 37  # 20 for a month with one meeting
+# agendas: for each new person, PER_NEW_PERSON (somewhere between the two),
+# from MONTH_LEAST to MONTH_MOST (and 10 to 18 a meeting). Beyond that, the
+# reviews due latest wait a fortnight (after MOST_WAITED, the clinical lead
+# reviews the person instead); short of it, reviews due by the meeting after
+# next come forward. New people, re-listed ones, plans to ratify and
+# episodes to close do not move, but the chair may ratify a later plan
+# version outside a full meeting.
+PER_NEW_PERSON = (2.7, 3.3)
+MONTH_LEAST, MONTH_MOST = 21, 36  # 20 for a month with one meeting
 MOST_WAITED = dt.timedelta(weeks=4)
 # New people a month introduces, by how many meetings it has: fewer, and
 # some due at the next meetings come forward; more, and some wait
@@ -625,10 +629,11 @@ class _Person:
         del self.targets[index]
         return self.wait(dataclasses.replace(due, movable=True), index)
 
-    def attend(self, due: _Due, *, overrun: bool = True) -> _Due | None:
+    def attend(self, due: _Due, *, overrun: bool = True, relist: bool = True) -> _Due | None:
         """The person on the agenda ``due`` says: what came of it, and when
         they are due next (None: not again). Now and then a meeting that
-        may ``overrun`` does not reach them."""
+        may ``overrun`` does not reach them; the MDT may ``relist`` them
+        unless the next agenda is full."""
         index = due.meeting
         final = self.closes is not None and index == self.last_allowed
         plan = self.targets.get(index) if not final else None
@@ -641,10 +646,13 @@ class _Person:
         self.discussed += not final
         # The last of an open episode's discussions hands the person over.
         last = not final and self.closes is None and self.discussed >= self.budget
-        self._decide(visit, review_on=self.held[min(later)] if later else None, last=last)
+        review_on = self.held[min(later)] if later else None
+        self._decide(visit, review_on=review_on, last=last, relist=relist)
         return self._next(visit, later)
 
-    def _decide(self, visit: _Visit, *, review_on: dt.date | None, last: bool) -> None:
+    def _decide(
+        self, visit: _Visit, *, review_on: dt.date | None, last: bool, relist: bool = True
+    ) -> None:
         """The outcome, summary and decisions. ``review_on`` is the meeting
         that ratifies the next plan version, when there is one; after the
         ``last`` discussion the clinical lead carries on without the MDT."""
@@ -661,7 +669,8 @@ class _Person:
             visit.summary = _join(summary, said.format(**words))
             visit.decisions = decided.format(**words)
             return
-        relist = RELIST_BY_TIER.get(self.tier, 0.25)
+        relisting = relist
+        relist = RELIST_BY_TIER.get(self.tier, 0.25) if relisting else 0.0
         if visit.plan is not None:
             plan = visit.plan
             visit.outcome = Discussion.Outcome.CONTINUE
@@ -690,7 +699,7 @@ class _Person:
                 visit.follow_up = f"Check that {check}; report back at the next MDT"
             return
         roll = rng.random()
-        relist += 0.1 if visit.first else 0
+        relist += 0.1 if visit.first and relisting else 0
         if last:
             visit.outcome = Discussion.Outcome.CONTINUE
             visit.summary = _join(
@@ -1000,7 +1009,7 @@ class _NetworkYear:
             if first is not None and first.meeting < len(held):
                 due.setdefault(first.meeting, []).append((person, first))
         _even_out_new(due, held, brought_forward)
-        planned = _month_sizes(held, due, brought_forward)
+        planned = _month_sizes(held, due, brought_forward, self.rng)
         meetings_left = Counter(_month(day) for day in held)
         for index in range(len(held)):
             month = _month(held[index])
@@ -1013,7 +1022,9 @@ class _NetworkYear:
                 index, held, brought_forward
             )
             for person, this in agenda:
-                after = person.attend(this, overrun=overrun)
+                # The next agenda has room for only so many who cannot wait.
+                fixed = sum(not each.movable for _, each in due.get(index + 1, []))
+                after = person.attend(this, overrun=overrun, relist=fixed < RELISTED_AT_MOST)
                 planned[month] -= bool(person.visits[-1].outcome)
                 if after is not None:  # past the last meeting held: due after today
                     due.setdefault(min(after.meeting, len(held)), []).append((person, after))
@@ -1439,12 +1450,14 @@ def _even_out_new(due: dict, held: list[dt.date], brought_forward: list[dt.date]
                     due.setdefault(last + 1, []).append((person, this))
 
 
-def _month_sizes(held: list[dt.date], due: dict, brought_forward: list[dt.date]) -> Counter:
-    """How many people each month's meetings discuss: PER_NEW_PERSON for
-    each new person due that month (``due``: everyone's first discussion),
-    within the bounds for a month of that many meetings (at least one
-    fewer in a month with one meeting, or with the meeting before a
-    holiday, which gets through its agenda)."""
+def _month_sizes(
+    held: list[dt.date], due: dict, brought_forward: list[dt.date], rng: random.Random
+) -> Counter:
+    """How many people each month's meetings discuss: PER_NEW_PERSON (as
+    ``rng`` has it) for each new person due that month (``due``: everyone's
+    first discussion), within the bounds for a month of that many meetings
+    (one fewer at least in a month with one meeting, or with the meeting
+    before a holiday, which gets through its agenda)."""
     meetings = Counter(_month(day) for day in held)
     holidays = {
         _month(day)
@@ -1459,7 +1472,8 @@ def _month_sizes(held: list[dt.date], due: dict, brought_forward: list[dt.date])
     for month, count in meetings.items():
         least = max(MONTH_LEAST - (count == 1 or month in holidays), 10 * count)
         most = max(min(MONTH_MOST, 18 * count), least + 4)
-        sizes[month] = min(max(round(PER_NEW_PERSON * new[month]), least), most)
+        planned = round(rng.uniform(*PER_NEW_PERSON) * new[month])
+        sizes[month] = min(max(planned, least), most)
     return sizes
 
 

@@ -362,6 +362,10 @@ def _register_load(*, practices, networks, fake, rng, today) -> int:
                     lives_with_patient=person_rng.random() < 0.3,
                 )
             )
+            if patient.family_name == "Okafor":
+                # Hers as they have always been: what Faker says here depends
+                # on how many people the register has.
+                carers[-1].name, carers[-1].phone = "Dominic Okafor", "+44(0)116 4960323"
         scores.append(
             RiskScore(
                 patient=patient,
