@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "csp",
     "mdtcare.core",
     "mdtcare.notifications",
+    "mdtcare.reports",
     "patients",
     "careplans",
     "meetings",

@@ -12,6 +12,7 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("worklist/", core_views.coming, {"page": "worklist"}, name="worklist"),
     path("reports/", core_views.coming, {"page": "reports"}, name="reports"),
+    path("reports/", include("mdtcare.reports.urls")),
     path("account/", include("mdtcare.accounts.urls")),
     path("patients/", include("patients.urls")),
     path("", include("careplans.urls")),

@@ -321,6 +321,7 @@ def action_cancel(
         raise ValidationError({"note": ["Enter why the action is cancelled"]})
     current.status = Action.Status.CANCELLED
     current.completion_note = _note(note)
+    current.cancelled_at = timezone.now()
     current.save()
     return current
 

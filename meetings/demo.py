@@ -1240,7 +1240,7 @@ class _NetworkYear:
                 EntryStatus.DISCHARGED: "No longer needed: moved out of area",
                 EntryStatus.DIED: "No longer needed: died",
             }[entry.status]
-            action.updated_at = _at(ended, dt.time(11, 0))
+            action.updated_at = action.cancelled_at = _at(ended, dt.time(11, 0))
             return action
         if done_on is not None and done_on < self.today:
             action.status = Action.Status.DONE

@@ -359,6 +359,8 @@ class Action(BaseModel):
     completed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # When it was cancelled: monthly activity counts an action open until then.
+    cancelled_at = models.DateTimeField(null=True, blank=True)
 
     objects = ActionQuerySet.as_manager()
 

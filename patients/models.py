@@ -431,3 +431,37 @@ class RiskImport(BaseModel):
 
     def __str__(self):
         return f"{self.filename} ({self.status})"
+
+
+class HospitalActivity(BaseModel):
+    """One person's hospital use in one calendar month, from the
+    commissioning support unit's extract (for the outcome evaluation).
+    Re-importing a month replaces that month's counts."""
+
+    network_path = "patient__practice__network"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="hospital_activity")
+    # The first day of the month the counts are for.
+    month = models.DateField()
+    ae_attendances = models.PositiveIntegerField("A&E attendances", default=0)
+    non_elective_admissions = models.PositiveIntegerField(default=0)
+    elective_admissions = models.PositiveIntegerField(default=0)
+    outpatient_attendances = models.PositiveIntegerField(default=0)
+    bed_days = models.PositiveIntegerField(default=0)
+
+    objects = NetworkScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["patient", "month"]
+        verbose_name_plural = "hospital activity"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "month"], name="patients_hospitalactivity_once_a_month"
+            ),
+            models.CheckConstraint(
+                condition=Q(month__day=1), name="patients_hospitalactivity_month_first_day"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m}"

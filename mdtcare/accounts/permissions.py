@@ -17,6 +17,8 @@ TRIAGE_ROLES = frozenset({Role.NAVIGATOR, Role.ADMIN})
 CASE_MANAGEMENT_ROLES = frozenset({Role.NAVIGATOR, Role.MATRON, Role.GP_CHAIR})
 REGISTER_KEEPERS = frozenset({Role.NAVIGATOR, Role.ADMIN, Role.MATRON, Role.GP_CHAIR})
 IMPORT_ROLES = frozenset({Role.NAVIGATOR, Role.ADMIN})
+# Who sees a network's reports (monthly activity, the outcome evaluation).
+REPORT_ROLES = frozenset({Role.ADMIN, Role.GP_CHAIR})
 
 
 def role_in(*, user, network_id) -> str | None:

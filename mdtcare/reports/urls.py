@@ -1,0 +1,7 @@
+from mdtcare.reports import urls_evaluation
+
+app_name = "reports"
+
+urlpatterns = [
+    *urls_evaluation.urlpatterns,
+]

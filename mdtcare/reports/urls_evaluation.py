@@ -1,0 +1,3 @@
+"""The outcome evaluation's pages (joined into ``reports`` urls)."""
+
+urlpatterns: list = []
