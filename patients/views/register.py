@@ -3,18 +3,17 @@ filters, search and sort, and the CSV export of the same list."""
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 
 from django.core.paginator import Paginator
-from django.http import QueryDict, StreamingHttpResponse
+from django.http import QueryDict
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from mdtcare.accounts.selectors import memberships_cached
 from mdtcare.audit.services import access_record
-from mdtcare.core.exports import csv_safe
+from mdtcare.core.exports import csv_response
 from mdtcare.core.templatetags.nhsuk_dates import age_on
 from patients.models import Patient
 from patients.selectors import (
@@ -136,35 +135,25 @@ EXPORT_COLUMNS = [
 
 def _export_line(patient: Patient) -> list:
     row = register_row(patient)
-    return csv_safe(
-        [
-            patient.family_name,
-            patient.given_name,
-            patient.nhs_number_display,
-            patient.date_of_birth.isoformat(),
-            # The age the page shows (at death, for someone who has died).
-            age_on(patient.date_of_birth, patient.date_of_death),
-            patient.date_of_death.isoformat() if patient.date_of_death else "",
-            patient.postcode,
-            patient.practice.name,
-            patient.practice.ods_code or "",
-            row.status_label,
-            row.referred_on.isoformat() if row.referred_on else "",
-            "" if row.tier is None else row.tier,
-            "" if patient.risk_score is None else patient.risk_score,
-            row.risk_band.label if row.risk_band else "",
-            row.lead_name,
-            row.navigator_name,
-        ]
-    )
-
-
-class _Echo:
-    """A file-like object whose ``write`` hands back the line, so that
-    ``csv.writer`` can feed a streaming response."""
-
-    def write(self, value):
-        return value
+    return [
+        patient.family_name,
+        patient.given_name,
+        patient.nhs_number_display,
+        patient.date_of_birth.isoformat(),
+        # The age the page shows (at death, for someone who has died).
+        age_on(patient.date_of_birth, patient.date_of_death),
+        patient.date_of_death.isoformat() if patient.date_of_death else "",
+        patient.postcode,
+        patient.practice.name,
+        patient.practice.ods_code or "",
+        row.status_label,
+        row.referred_on.isoformat() if row.referred_on else "",
+        "" if row.tier is None else row.tier,
+        "" if patient.risk_score is None else patient.risk_score,
+        row.risk_band.label if row.risk_band else "",
+        row.lead_name,
+        row.navigator_name,
+    ]
 
 
 @require_GET
@@ -187,18 +176,11 @@ def register_export(request):
         patient_ids=exported.keys(),
         network_ids=set(exported.values()),
     )
-    writer = csv.writer(_Echo())
 
     def lines():
-        # A byte-order mark, so that Excel reads the file as UTF-8 (names
-        # such as Siân or Zoë).
-        yield "\ufeff"
-        yield writer.writerow(EXPORT_COLUMNS)
         for patient in rows.iterator(chunk_size=EXPORT_CHUNK):
             if patient.pk in exported:
-                yield writer.writerow(_export_line(patient))
+                yield _export_line(patient)
 
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     filename = f"register-{timezone.localdate():%Y-%m-%d}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return csv_response(filename, EXPORT_COLUMNS, lines())
