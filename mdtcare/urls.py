@@ -10,8 +10,6 @@ admin.site.site_title = "mdtcare"
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
-    path("worklist/", core_views.coming, {"page": "worklist"}, name="worklist"),
-    path("reports/", core_views.coming, {"page": "reports"}, name="reports"),
     path("reports/", include("mdtcare.reports.urls")),
     path("account/", include("mdtcare.accounts.urls")),
     path("patients/", include("patients.urls")),

@@ -33,7 +33,7 @@ _NAVIGATION = {
     ],
     Membership.Role.ADMIN: [
         ("Activity", "home"),
-        ("Reports", "reports"),
+        ("Reports", "reports:monthly_activity"),
         ("My actions", "meetings:my_actions"),
         ("Register", "patients:list"),
         ("Risk import", "patients:risk_import"),

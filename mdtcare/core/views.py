@@ -12,6 +12,7 @@ from careplans.selectors import assessment_drafts
 from mdtcare.accounts.models import Membership
 from mdtcare.accounts.selectors import current_membership
 from mdtcare.audit.services import access_record
+from mdtcare.reports.dashboard import month_so_far
 from meetings.action_selectors import navigator_dashboard
 from meetings.selectors import upcoming_meetings
 from patients.selectors import triage_queue
@@ -35,6 +36,7 @@ def home(request):
         context["dashboard"] = navigator_dashboard(user=request.user)
     if membership and membership.role == Membership.Role.ADMIN:
         context["referrals_waiting"] = triage_queue(user=request.user).count()
+        context["activity"] = month_so_far(network=membership.network)
     if membership and membership.role in (Membership.Role.NAVIGATOR, Membership.Role.GP_CHAIR):
         context["next_meetings"] = upcoming_meetings(user=request.user)[:3]
     if membership and membership.role == Membership.Role.MATRON:
@@ -48,26 +50,6 @@ def home(request):
                 network_ids={draft.patient.practice.network_id for draft in drafts},
             )
     return render(request, template, context)
-
-
-# Pages the navigation already names, whose features arrive with later work.
-COMING = {
-    "worklist": (
-        "Worklist",
-        "Actions are not tracked in mdtcare yet. When they are, every action of your "
-        "networks, with its owner and due date, will be listed here.",
-    ),
-    "reports": (
-        "Reports",
-        "Monthly activity is not counted yet. When meetings and discussions are "
-        "recorded, the figures and their exports will be here.",
-    ),
-}
-
-
-def coming(request, page):
-    title, text = COMING[page]
-    return render(request, "home/coming.html", {"title": title, "text": text})
 
 
 @login_not_required

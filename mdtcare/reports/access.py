@@ -35,11 +35,17 @@ def require_reporter(*, user) -> list[Network]:
     return networks
 
 
-def networks_chosen(*, user, codes: Iterable[str]) -> list[Network]:
+def networks_chosen(
+    *, user, codes: Iterable[str], allowed: list[Network] | None = None
+) -> list[Network]:
     """The networks named by ``codes`` (all the user's report networks when
     none is named). A code the user is not a member of is 404, as if it did
-    not exist; one where they are a member without a reporting role is 403."""
-    allowed = require_reporter(user=user)
+    not exist; one where they are a member without a reporting role is 403.
+    ``allowed`` is the user's report networks when the caller has them."""
+    if allowed is None:
+        allowed = require_reporter(user=user)
+    if not allowed:
+        raise PermissionDenied(NOT_A_REPORTER)
     codes = [code for code in dict.fromkeys(codes) if code]
     if not codes:
         return allowed

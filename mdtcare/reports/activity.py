@@ -104,7 +104,7 @@ FIGURES: tuple[Figure, ...] = (
     *(
         Figure(
             f"referrals_from_{source.value}",
-            f"from {source.label[0].lower()}{source.label[1:]}",
+            f"Referrals from: {source.label}",
             f"Referrals received in the month from: {source.label}.",
             REFERRALS,
         )
@@ -186,7 +186,7 @@ FIGURES: tuple[Figure, ...] = (
     *(
         Figure(
             f"attended_{profession.value}",
-            profession.label,
+            f"Attended: {profession.label}",
             f"Attendances at the month's meetings recorded as present, by people whose "
             f"profession is: {profession.label}.",
             ATTENDANCE,
@@ -195,7 +195,7 @@ FIGURES: tuple[Figure, ...] = (
     ),
     Figure(
         "attended_other",
-        "Other or not recorded",
+        "Attended: other or not recorded",
         "Attendances recorded as present by guests whose profession is another one, or "
         "was not recorded.",
         ATTENDANCE,

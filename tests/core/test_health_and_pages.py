@@ -126,16 +126,6 @@ def test_navigation_follows_the_role(client, personas, persona, links):
     assert nav.count('class="nhsuk-header__navigation-link"') == len(links)
 
 
-@pytest.mark.parametrize("page", ["worklist", "reports"])
-def test_pages_still_to_come_say_so_plainly(client, matron, page):
-    client.force_login(matron)
-
-    response = client.get(reverse(page))
-
-    assert response.status_code == 200
-    assert "not" in response.text and "yet" in response.text
-
-
 def test_a_user_in_two_networks_can_change_network(client, matron, network_b):
     from mdtcare.accounts.models import Membership
 
