@@ -7,6 +7,7 @@ from careplans.api import AssessmentViewSet
 from careplans.plans_api import CarePlanViewSet
 from mdtcare.api.views import TokenView
 from mdtcare.notifications.api import NotificationViewSet
+from mdtcare.reports.api import MonthlyActivityView
 from meetings.api import ActionViewSet, MeetingViewSet
 from patients.api import PatientViewSet, RegisterEntryViewSet
 from patients.api_imports import RiskImportViewSet
@@ -32,6 +33,9 @@ urlpatterns = [
             SpectacularSwaggerSplitView.as_view(url_name="api-schema")
         ),
         name="api-docs",
+    ),
+    path(
+        "reports/monthly-activity/", MonthlyActivityView.as_view(), name="api-monthly-activity"
     ),
     path("", include(router.urls)),
 ]
