@@ -43,15 +43,13 @@ def networks_chosen(
     not exist; one where they are a member without a reporting role is 403.
     ``allowed`` is the user's report networks when the caller has them."""
     if allowed is None:
-        allowed = require_reporter(user=user)
-    if not allowed:
-        raise PermissionDenied(NOT_A_REPORTER)
+        allowed = report_networks(user=user)
     codes = [code for code in dict.fromkeys(codes) if code]
-    if not codes:
-        return allowed
     by_code = {network.code: network for network in allowed}
     missing = [code for code in codes if code not in by_code]
     if missing:
+        # Named but not reportable: unknown (or not theirs) is 404 whatever
+        # their roles elsewhere; a network of theirs without the role, 403.
         member_of = set(
             Membership.objects.filter(user_id=user.pk, network__code__in=missing).values_list(
                 "network__code", flat=True
@@ -60,4 +58,8 @@ def networks_chosen(
         if set(missing) - member_of:
             raise Http404("No such network")
         raise PermissionDenied(NOT_A_REPORTER)
+    if not allowed:
+        raise PermissionDenied(NOT_A_REPORTER)
+    if not codes:
+        return allowed
     return [by_code[code] for code in codes]
