@@ -12,8 +12,11 @@ from django.utils import timezone
 
 from careplans.models import CarePlan, CarePlanGoal, CareTeamMember
 from mdtcare.core.gate import get_visible_or_404
+from patients.models import RegisterEntry
 
 REVIEW_DUE_WITHIN = dt.timedelta(days=14)
+# The matron's home page: "reviews due this week", the overdue ones included.
+REVIEWS_THIS_WEEK = dt.timedelta(days=7)
 SHARE_WITHIN = dt.timedelta(days=14)
 IN_FORCE = (CarePlan.Status.RATIFIED, CarePlan.Status.SHARED)
 
@@ -107,6 +110,38 @@ def plans_needing_attention(*, user, today: dt.date | None = None):
         )
         .select_related("patient", "patient__practice", "clinical_lead", "navigator")
         .order_by("next_review_on", "pk")
+    )
+
+
+def reviews_due_for_lead(*, user, today: dt.date | None = None):
+    """Plans in force of the user's networks where the user is the plan's
+    clinical lead and whose review is overdue or due within 7 days, oldest
+    review first. Only a plan of an open episode has a review to come (a
+    plan stays in force when its episode ends), as on the register. The
+    person and their practice are joined in: one query however many rows."""
+    today = today or timezone.localdate()
+    return (
+        CarePlan.objects.visible_to(user)
+        .filter(
+            status__in=IN_FORCE,
+            clinical_lead_id=user.pk,
+            entry__status__in=RegisterEntry.OPEN_STATUSES,
+            next_review_on__lte=today + REVIEWS_THIS_WEEK,
+        )
+        .select_related("patient", "patient__practice")
+        .order_by("next_review_on", "pk")
+    )
+
+
+def plans_awaiting_ratification(*, user):
+    """Plans of the user's networks proposed for the MDT and not yet
+    ratified, oldest proposal first, with the person, their practice and who
+    proposed it joined in: one query however many rows."""
+    return (
+        CarePlan.objects.visible_to(user)
+        .filter(status=CarePlan.Status.PROPOSED)
+        .select_related("patient", "patient__practice", "proposed_by")
+        .order_by("proposed_at", "pk")
     )
 
 

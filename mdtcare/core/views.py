@@ -8,12 +8,23 @@ from django.shortcuts import render
 from django.template import loader
 from django.views.decorators.cache import never_cache
 
+from careplans.plan_selectors import (
+    plans_awaiting_ratification,
+    review_state,
+    reviews_due_for_lead,
+)
 from careplans.selectors import assessment_drafts
 from mdtcare.accounts.models import Membership
 from mdtcare.accounts.selectors import current_membership
 from mdtcare.audit.services import access_record
 from mdtcare.reports.dashboard import month_so_far
-from meetings.action_selectors import navigator_dashboard
+from meetings.action_selectors import (
+    MINE,
+    OPEN,
+    WorklistFilters,
+    my_actions,
+    navigator_dashboard,
+)
 from meetings.selectors import upcoming_meetings
 from patients.selectors import triage_queue
 
@@ -24,6 +35,8 @@ HOME_TEMPLATES = {
     Membership.Role.ADMIN: "home/admin.html",
     Membership.Role.MEMBER: "home/member.html",
 }
+# Each list on a home page shows this many rows at most, and links to the rest.
+HOME_ROWS = 10
 
 
 def home(request):
@@ -40,16 +53,37 @@ def home(request):
     if membership and membership.role in (Membership.Role.NAVIGATOR, Membership.Role.GP_CHAIR):
         context["next_meetings"] = upcoming_meetings(user=request.user)[:3]
     if membership and membership.role == Membership.Role.MATRON:
-        drafts = list(assessment_drafts(user=request.user)[:10])
+        drafts = list(assessment_drafts(user=request.user)[:HOME_ROWS])
+        reviews = list(reviews_due_for_lead(user=request.user)[:HOME_ROWS])
         context["drafts"] = drafts
-        if drafts:  # the page names people: that is an access to their records
-            access_record(
-                request=request,
-                what="home.assessment_drafts",
-                patient_ids=[draft.patient_id for draft in drafts],
-                network_ids={draft.patient.practice.network_id for draft in drafts},
-            )
+        # "overdue" or "due": the plan pages' own rule.
+        context["reviews"] = [(plan, review_state(plan)) for plan in reviews]
+        # Both lists name people: one access to all their records.
+        _record_people_shown(request, "home.caseload", [*drafts, *reviews])
+    if membership and membership.role == Membership.Role.GP_CHAIR:
+        proposed = plans_awaiting_ratification(user=request.user)
+        context["proposed"] = list(proposed[:HOME_ROWS])
+        context["proposed_count"] = proposed.count()
+        _record_people_shown(request, "home.plans_awaiting_ratification", context["proposed"])
+    if membership and membership.role == Membership.Role.MEMBER:
+        # The "Mine" scope of the My actions page, still to do, soonest due first.
+        listing = my_actions(user=request.user, filters=WorklistFilters(scope=MINE))
+        context["actions"] = list(listing.page.object_list[:HOME_ROWS])
+        context["actions_count"] = listing.counts[OPEN]
+        _record_people_shown(request, "home.my_actions", context["actions"])
     return render(request, template, context)
+
+
+def _record_people_shown(request, what: str, records) -> None:
+    """A page that names people is an access to their records: one access
+    event for all of them, and none when nobody is named."""
+    if records:
+        access_record(
+            request=request,
+            what=what,
+            patient_ids=[record.patient_id for record in records],
+            network_ids={record.patient.practice.network_id for record in records},
+        )
 
 
 @login_not_required

@@ -189,7 +189,7 @@ def test_the_matrons_home_lists_her_drafts_and_audits_it(client, matron, practic
     assert reverse("careplans:assessment", args=[draft.pk]) in response.text
     assert "OKAFOR, Mary" in response.text
     event = AccessEvent.objects.get()
-    assert (event.what, event.patient_count) == ("home.assessment_drafts", 1)
+    assert (event.what, event.patient_count) == ("home.caseload", 1)
 
 
 def test_the_chairs_home_shows_the_next_meetings(client, chair, navigator, network_a):
