@@ -1,6 +1,8 @@
-"""API for risk-stratification imports: upload a CSV file and get its report,
-then confirm (apply its valid rows) or discard it. The rules are in
-``patients.imports``; an import is only ever seen by the person who uploaded it."""
+"""API for the CSV imports (risk-stratification scores, hospital activity):
+upload a CSV file and get its report, then confirm (apply its valid rows) or
+discard it. The rules are in ``patients.imports``; an import is only ever
+seen by the person who uploaded it. Both imports' endpoints work the same
+way, through ``_ImportViewSet``."""
 
 from __future__ import annotations
 
@@ -15,15 +17,15 @@ from rest_framework.response import Response
 
 from mdtcare.audit.services import access_record
 from patients import imports
-from patients.models import RiskImport
+from patients.models import HospitalActivityImport, RiskImport
 
 
-class RiskImportProblemSerializer(serializers.Serializer):
+class ImportProblemSerializer(serializers.Serializer):
     line = serializers.IntegerField(help_text="Line of the file; 0 for the file as a whole")
     reason = serializers.CharField()
 
 
-class RiskImportSerializer(serializers.ModelSerializer):
+class _ImportSerializer(serializers.ModelSerializer):
     """The report of an upload: every problem by line, and once applied how
     many valid rows matched someone."""
 
@@ -33,7 +35,6 @@ class RiskImportSerializer(serializers.ModelSerializer):
     not_found_count = serializers.SerializerMethodField()
 
     class Meta:
-        model = RiskImport
         fields = [
             "id",
             "filename",
@@ -49,30 +50,40 @@ class RiskImportSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    def _report(self, risk_import) -> imports.ImportReport:
+    def _report(self, an_import) -> imports.ImportReport:
         cache = self.context.setdefault("_reports", {})
-        if risk_import.pk not in cache:
-            cache[risk_import.pk] = imports.risk_import_report(risk_import)
-        return cache[risk_import.pk]
+        if an_import.pk not in cache:
+            cache[an_import.pk] = imports.import_report(an_import)
+        return cache[an_import.pk]
 
-    def get_valid_count(self, risk_import) -> int:
-        return self._report(risk_import).valid_count
+    def get_valid_count(self, an_import) -> int:
+        return self._report(an_import).valid_count
 
-    @extend_schema_field(RiskImportProblemSerializer(many=True))
-    def get_errors(self, risk_import):
-        report = self._report(risk_import)
+    @extend_schema_field(ImportProblemSerializer(many=True))
+    def get_errors(self, an_import):
+        report = self._report(an_import)
         return [{"line": 0, "reason": reason} for reason in report.file_errors] + [
             {"line": line, "reason": reason} for line, reason in report.row_errors
         ]
 
-    def get_ignored_columns(self, risk_import) -> list[str]:
-        return self._report(risk_import).ignored_columns
+    def get_ignored_columns(self, an_import) -> list[str]:
+        return self._report(an_import).ignored_columns
 
-    def get_not_found_count(self, risk_import) -> int | None:
-        return self._report(risk_import).not_found_count
+    def get_not_found_count(self, an_import) -> int | None:
+        return self._report(an_import).not_found_count
 
 
-class RiskImportUploadSerializer(serializers.Serializer):
+class RiskImportSerializer(_ImportSerializer):
+    class Meta(_ImportSerializer.Meta):
+        model = RiskImport
+
+
+class HospitalActivityImportSerializer(_ImportSerializer):
+    class Meta(_ImportSerializer.Meta):
+        model = HospitalActivityImport
+
+
+class ImportUploadSerializer(serializers.Serializer):
     # An empty file gets the service's message, not DRF's.
     file = serializers.FileField(
         allow_empty_file=True, help_text="The CSV file (UTF-8, with a header row)"
@@ -83,69 +94,156 @@ def _raise_api_error(exc: DjangoValidationError):
     raise ValidationError({"detail": exc.messages})
 
 
-@extend_schema_view(
-    retrieve=extend_schema(description="The report of one of your own imports (others: 404).")
-)
-class RiskImportViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class _ImportViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """``POST`` a CSV file (multipart, field ``file``) to have it checked; the
     report lists every problem by line and nothing changes. ``confirm``
     imports its valid rows, ``discard`` throws it away. Navigators and admins
-    only; each person sees only their own imports."""
+    only; each person sees only their own imports. A kind of import names
+    its model, its access event and its services."""
 
-    serializer_class = RiskImportSerializer
+    model: type[RiskImport | HospitalActivityImport]
+    confirm_event: str
     parser_classes = [MultiPartParser, FormParser]
     pagination_class = None
 
+    def require_role(self) -> None:
+        raise NotImplementedError
+
+    def validate_file(self, *, filename: str, content: bytes):
+        raise NotImplementedError
+
+    def apply(self, an_import):
+        raise NotImplementedError
+
     def get_queryset(self):
-        return RiskImport.objects.filter(created_by_id=self.request.user.pk)
+        return self.model.objects.filter(created_by_id=self.request.user.pk)
+
+    def create(self, request, *args, **kwargs):
+        self.require_role()
+        upload_serializer = ImportUploadSerializer(data=request.data)
+        upload_serializer.is_valid(raise_exception=True)
+        upload = upload_serializer.validated_data["file"]
+        an_import = self.validate_file(
+            filename=upload.name, content=upload.read(imports.max_upload_bytes() + 1)
+        )
+        return Response(self.get_serializer(an_import).data, status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        an_import = self.get_object()
+        try:
+            with transaction.atomic():
+                an_import = self.apply(an_import)
+                access_record(
+                    request=request,
+                    what=self.confirm_event,
+                    patient_ids=an_import.matched_patient_ids,
+                    network_ids=an_import.matched_network_ids,
+                )
+        except DjangoValidationError as exc:
+            _raise_api_error(exc)
+        return Response(self.get_serializer(an_import).data)
+
+    @action(detail=True, methods=["post"])
+    def discard(self, request, pk=None):
+        an_import = self.get_object()
+        try:
+            an_import = imports.import_discard(by=request.user, an_import=an_import)
+        except DjangoValidationError as exc:
+            _raise_api_error(exc)
+        return Response(self.get_serializer(an_import).data)
+
+
+def _import_schema(serializer, *, checks: str, confirms: str):
+    """The OpenAPI description of one kind of import's endpoints."""
+    return extend_schema_view(
+        retrieve=extend_schema(
+            description="The report of one of your own imports (others: 404).",
+            responses=serializer,
+        ),
+        create=extend_schema(
+            description=checks,
+            request={"multipart/form-data": ImportUploadSerializer},
+            responses={201: serializer},
+        ),
+        confirm=extend_schema(description=confirms, request=None, responses=serializer),
+        discard=extend_schema(
+            description="Throw the import away without changing anything; it forgets its rows.",
+            request=None,
+            responses=serializer,
+        ),
+    )
+
+
+@_import_schema(
+    RiskImportSerializer,
+    checks=(
+        "Check a CSV file of risk scores: the report lists every problem by line (line 0: "
+        "the file as a whole) and nothing on the register changes."
+    ),
+    confirms=(
+        "Import the valid rows into the records of the people of your networks. Confirming "
+        "twice imports once; a discarded import is a 400."
+    ),
+)
+class RiskImportViewSet(_ImportViewSet):
+    """Risk-stratification scores: NHS number, risk score, eFI category
+    (optional) and score date, one person a row."""
+
+    serializer_class = RiskImportSerializer
+    model = RiskImport
+    confirm_event = "api.risk-imports.confirm"
+
+    def require_role(self) -> None:
+        imports.risk_import_require_role(user=self.request.user)
+
+    def validate_file(self, *, filename, content):
+        return imports.risk_import_validate(
+            by=self.request.user, filename=filename, content=content
+        )
+
+    def apply(self, an_import):
+        return imports.risk_import_apply(by=self.request.user, risk_import=an_import)
 
     def get_object(self):
         return imports.risk_import_get_for_user(user=self.request.user, import_id=self.kwargs["pk"])
 
-    @extend_schema(
-        request={"multipart/form-data": RiskImportUploadSerializer},
-        responses={201: RiskImportSerializer},
-    )
-    def create(self, request, *args, **kwargs):
-        """Check a CSV file of risk scores: the report lists every problem by
-        line (line 0: the file as a whole) and nothing on the register changes."""
-        imports.risk_import_require_role(user=request.user)
-        upload_serializer = RiskImportUploadSerializer(data=request.data)
-        upload_serializer.is_valid(raise_exception=True)
-        upload = upload_serializer.validated_data["file"]
-        risk_import = imports.risk_import_validate(
-            by=request.user,
-            filename=upload.name,
-            content=upload.read(imports.max_upload_bytes() + 1),
+
+@_import_schema(
+    HospitalActivityImportSerializer,
+    checks=(
+        "Check a CSV file of hospital activity (nhs_number, month as YYYY-MM, "
+        "ae_attendances, non_elective_admissions, elective_admissions, "
+        "outpatient_attendances, bed_days; one row per person per month): the report lists "
+        "every problem by line (line 0: the file as a whole), among them NHS numbers not on "
+        "the register of your networks, and no activity changes."
+    ),
+    confirms=(
+        "Import the valid rows: a person's month already in mdtcare gets the file's counts "
+        "in its place. Confirming twice imports once; a discarded import is a 400."
+    ),
+)
+class HospitalActivityImportViewSet(_ImportViewSet):
+    """Hospital activity for the outcome evaluation, one person's month a row."""
+
+    serializer_class = HospitalActivityImportSerializer
+    model = HospitalActivityImport
+    confirm_event = "api.hospital-activity-imports.confirm"
+
+    def require_role(self) -> None:
+        imports.hospital_activity_import_require_role(user=self.request.user)
+
+    def validate_file(self, *, filename, content):
+        return imports.hospital_activity_import_validate(
+            by=self.request.user, filename=filename, content=content
         )
-        return Response(self.get_serializer(risk_import).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses=RiskImportSerializer)
-    @action(detail=True, methods=["post"])
-    def confirm(self, request, pk=None):
-        """Import the valid rows into the records of the people of your
-        networks. Confirming twice imports once; a discarded import is a 400."""
-        risk_import = self.get_object()
-        try:
-            with transaction.atomic():
-                risk_import = imports.risk_import_apply(by=request.user, risk_import=risk_import)
-                access_record(
-                    request=request,
-                    what="api.risk-imports.confirm",
-                    patient_ids=risk_import.matched_patient_ids,
-                    network_ids=risk_import.matched_network_ids,
-                )
-        except DjangoValidationError as exc:
-            _raise_api_error(exc)
-        return Response(self.get_serializer(risk_import).data)
+    def apply(self, an_import):
+        return imports.hospital_activity_import_apply(
+            by=self.request.user, activity_import=an_import
+        )
 
-    @extend_schema(request=None, responses=RiskImportSerializer)
-    @action(detail=True, methods=["post"])
-    def discard(self, request, pk=None):
-        """Throw the import away without changing anything; it forgets its rows."""
-        risk_import = self.get_object()
-        try:
-            risk_import = imports.risk_import_discard(by=request.user, risk_import=risk_import)
-        except DjangoValidationError as exc:
-            _raise_api_error(exc)
-        return Response(self.get_serializer(risk_import).data)
+    def get_object(self):
+        return imports.hospital_activity_import_get_for_user(
+            user=self.request.user, import_id=self.kwargs["pk"]
+        )

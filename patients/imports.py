@@ -1,27 +1,37 @@
-"""Risk-stratification imports and the case-finding list.
+"""CSV imports (risk-stratification scores and hospital activity) and the
+case-finding list.
 
-A CSV file of risk scores is checked whole first (``risk_import_validate``):
-every bad row is reported with its line number, and nothing on the register
-changes. Only when the person who uploaded it confirms (``risk_import_apply``)
-are its valid rows applied: each becomes a ``RiskScore`` (the history) and,
-when it is the person's latest, is copied onto the patient. Matching goes
-through the access gate, so a file only ever reaches the people of the
-networks where the uploader may import.
+Both imports work the same way, by the rules written once here. A file is
+checked whole first (``*_validate``): every bad row is reported with its
+line number, and nothing on the register changes. Only when the person who
+uploaded it confirms (``*_apply``) are its valid rows applied, in one
+transaction. Matching goes through the access gate, so a file only ever
+reaches the people of the networks where the uploader may import.
 
-The case-finding list (``case_finding_list``) reads those copied scores: people
+- Risk scores: each valid row becomes a ``RiskScore`` (the history) and,
+  when it is the person's latest, is copied onto the patient.
+- Hospital activity: one row per person per month, for the outcome
+  evaluation; a person-month imported again replaces its counts. A person
+  not on the register of the uploader's networks is a bad row, reported
+  when the file is checked (their counts would be of no use), in the same
+  words whether the number is unknown or another network's.
+
+The case-finding list (``case_finding_list``) reads the copied scores: people
 at or above the threshold, or in the top N% of their network, who are not on
 the register yet.
 """
 
 from __future__ import annotations
 
+import calendar
 import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property, partial
 from pathlib import PurePath
 
 from django.conf import settings
@@ -35,7 +45,15 @@ from django.utils import timezone
 from mdtcare.accounts import permissions
 from mdtcare.accounts.models import Membership, User
 from mdtcare.core import nhs_number as nhs
-from patients.models import FrailtyCategory, Patient, RegisterEntry, RiskImport, RiskScore
+from patients.models import (
+    FrailtyCategory,
+    HospitalActivity,
+    HospitalActivityImport,
+    Patient,
+    RegisterEntry,
+    RiskImport,
+    RiskScore,
+)
 
 # Rows looked up, inserted and updated per query when a file is applied: the
 # number of queries grows by three per thousand rows, never per row.
@@ -48,6 +66,12 @@ SAVE_AS_CSV = (
     "and upload that file."
 )
 
+Import = RiskImport | HospitalActivityImport
+Status = RiskImport.Status  # both imports' life cycle
+
+
+# --- the kinds of file ------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Column:
@@ -59,42 +83,156 @@ class Column:
     heading: str  # on its own, on the upload page
     required: bool
     names: tuple[str, ...]
-
-
-COLUMNS = (
-    Column("nhs_number", "NHS number", "NHS number", True, ("NHS number", "nhs_number")),
-    Column("risk_score", "risk score", "Risk score", True, ("risk score", "risk_score", "score")),
-    Column(
-        "frailty_category",
-        "eFI category",
-        "eFI category",
-        False,
-        ("eFI category", "efi", "frailty_category"),
-    ),
-    Column(
-        "score_date",
-        "score date",
-        "Score date",
-        True,
-        ("score date", "score_date", "scored_on", "date"),
-    ),
-)
+    hint: str = ""  # what to write, on the upload page
 
 
 def _header_key(name: str) -> str:
     return " ".join(name.replace("_", " ").split()).casefold()
 
 
-_COLUMN_BY_NAME = {_header_key(name): column for column in COLUMNS for name in column.names}
+@dataclass(frozen=True)
+class CsvLayout:
+    """One kind of import file: the columns mdtcare reads, and the words its
+    messages use for what the file holds."""
+
+    columns: tuple[Column, ...]
+    holds: str  # "Choose the CSV file with the risk scores."
+    rows_of: str  # "The file has a header row but no rows of scores below it."
+
+    @cached_property
+    def _by_name(self) -> dict[str, Column]:
+        return {_header_key(name): column for column in self.columns for name in column.names}
+
+    def column_named(self, name: str) -> Column | None:
+        return self._by_name.get(_header_key(name))
+
+    @property
+    def columns_sentence(self) -> str:
+        """``NHS number, risk score, score date, and optionally eFI category``."""
+        required = [column.label for column in self.columns if column.required]
+        optional = [column.label for column in self.columns if not column.required]
+        return ", ".join(required) + (", and optionally " + _and_list(optional) if optional else "")
+
+
+NHS_NUMBER = Column(
+    "nhs_number",
+    "NHS number",
+    "NHS number",
+    True,
+    ("NHS number", "nhs_number"),
+    "10 digits, with or without spaces",
+)
+
+RISK_FILE = CsvLayout(
+    columns=(
+        NHS_NUMBER,
+        Column(
+            "risk_score",
+            "risk score",
+            "Risk score",
+            True,
+            ("risk score", "risk_score", "score"),
+            "A number from 0 to 100, with at most one decimal place",
+        ),
+        Column(
+            "frailty_category",
+            "eFI category",
+            "eFI category",
+            False,
+            ("eFI category", "efi", "frailty_category"),
+            "Fit, mild, moderate or severe, or leave it empty",
+        ),
+        Column(
+            "score_date",
+            "score date",
+            "Score date",
+            True,
+            ("score date", "score_date", "scored_on", "date"),
+            "The date of the result, like 2026-03-02 or 02/03/2026, not in the future",
+        ),
+    ),
+    holds="the risk scores",
+    rows_of="scores",
+)
+
+# The counts of a person's month: HospitalActivity's fields and the file's columns.
+ACTIVITY_COUNTS = (
+    "ae_attendances",
+    "non_elective_admissions",
+    "elective_admissions",
+    "outpatient_attendances",
+    "bed_days",
+)
+_COUNT_HINT = "A whole number: 0 for none, and no more than the days in the month"
+
+ACTIVITY_FILE = CsvLayout(
+    columns=(
+        NHS_NUMBER,
+        Column(
+            "month",
+            "month",
+            "Month",
+            True,
+            ("month", "activity month"),
+            "The month the counts are for, like 2026-03 (or its first day, 2026-03-01), "
+            "once it has ended",
+        ),
+        Column(
+            "ae_attendances",
+            "A&E attendances",
+            "A&E attendances",
+            True,
+            ("A&E attendances", "ae_attendances", "A&E"),
+            _COUNT_HINT,
+        ),
+        Column(
+            "non_elective_admissions",
+            "non-elective admissions",
+            "Non-elective admissions",
+            True,
+            ("non-elective admissions", "non_elective_admissions", "emergency admissions"),
+            _COUNT_HINT,
+        ),
+        Column(
+            "elective_admissions",
+            "elective admissions",
+            "Elective admissions",
+            True,
+            ("elective admissions", "elective_admissions"),
+            _COUNT_HINT,
+        ),
+        Column(
+            "outpatient_attendances",
+            "outpatient attendances",
+            "Outpatient attendances",
+            True,
+            ("outpatient attendances", "outpatient_attendances"),
+            _COUNT_HINT,
+        ),
+        Column(
+            "bed_days",
+            "bed days",
+            "Bed days",
+            True,
+            ("bed days", "bed_days"),
+            _COUNT_HINT,
+        ),
+    ),
+    holds="the hospital activity",
+    rows_of="monthly counts",
+)
 
 # "fit" and "Fit", "mild" and "Mild frailty": eFI exports use either.
 _CATEGORIES = {value: value for value in FrailtyCategory.values} | {
     label.casefold(): value for value, label in FrailtyCategory.choices
 }
 _NUMBER = re.compile(r"^[+-]?\d+(?:\.(\d+))?$")
+_WHOLE_NUMBER = re.compile(r"^[+-]?\d+$")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _UK_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_YEAR_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 _SEPARATOR_NAMES = {",": "commas", ";": "semicolons"}
+NOT_ON_REGISTER = "This NHS number is not on the register of your networks"
 
 
 class _FileProblem(Exception):
@@ -110,8 +248,14 @@ class _Checked:
     header_line: int = 1
 
 
+# A row's check: given the row's values (by column key), its line and the
+# file's separator, the row to keep, or None and the reasons it cannot be.
+RowCheck = Callable[[Callable[[str], str], int, str], tuple[list | None, list[str]]]
+
+
 def max_upload_bytes() -> int:
-    """The largest file accepted (setting ``RISK_IMPORT_MAX_BYTES``)."""
+    """The largest file any import accepts (setting ``RISK_IMPORT_MAX_BYTES``,
+    named when risk scores were the only import)."""
     return getattr(settings, "RISK_IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES)
 
 
@@ -134,30 +278,35 @@ def _import_network_ids(user):
     )
 
 
-def risk_import_require_role(*, user) -> None:
+def _import_require_role(*, user, action: str) -> None:
     """PermissionDenied unless the user is a navigator or admin of at least
-    one network: a score file spans networks, so no one record names the
-    network to check."""
+    one network: a file spans networks, so no one record names the network
+    to check."""
     network_id = (
         Membership.objects.filter(user_id=user.pk, role__in=permissions.IMPORT_ROLES)
         .values_list("network_id", flat=True)
         .first()
     )
     permissions.require_role(
-        user=user,
-        network_id=network_id,
-        roles=permissions.IMPORT_ROLES,
-        action="import risk-stratification scores",
+        user=user, network_id=network_id, roles=permissions.IMPORT_ROLES, action=action
     )
 
 
-# --- reading the file -----------------------------------------------------------
+def risk_import_require_role(*, user) -> None:
+    _import_require_role(user=user, action="import risk-stratification scores")
 
 
-def _decode(content: bytes) -> str:
+def hospital_activity_import_require_role(*, user) -> None:
+    _import_require_role(user=user, action="import hospital activity")
+
+
+# --- reading a file ---------------------------------------------------------------
+
+
+def _decode(content: bytes, layout: CsvLayout) -> str:
     """The file's text, or a _FileProblem that says how to save it properly."""
     if not content.strip():
-        raise _FileProblem("The file is empty. Choose the CSV file with the risk scores.")
+        raise _FileProblem(f"The file is empty. Choose the CSV file with {layout.holds}.")
     limit = max_upload_bytes()
     if len(content) > limit:
         raise _FileProblem(
@@ -203,13 +352,15 @@ def _separator(header_line: str) -> str:
     return ";" if len(by_semicolon) > 1 else ","
 
 
-def _columns(header: list[str], line: int, separator: str) -> tuple[dict[str, int], list[str]]:
+def _columns(
+    header: list[str], line: int, separator: str, layout: CsvLayout
+) -> tuple[dict[str, int], list[str]]:
     """Where each column mdtcare reads is (by key), and the names of the others."""
     positions: dict[str, int] = {}
     names: dict[str, str] = {}
     ignored = []
     for index, name in enumerate(header):
-        column = _COLUMN_BY_NAME.get(_header_key(name))
+        column = layout.column_named(name)
         if column is None:
             ignored.append(name.strip() or f"column {index + 1} (no heading)")
             continue
@@ -221,16 +372,15 @@ def _columns(header: list[str], line: int, separator: str) -> tuple[dict[str, in
         positions[column.key] = index
         names[column.key] = name.strip()
     missing = [
-        column.label for column in COLUMNS if column.required and column.key not in positions
+        column.label for column in layout.columns if column.required and column.key not in positions
     ]
     if missing:
         message = (
             f"The header row (line {line}) has no {_and_list(missing)} column. The first row "
-            "must name the columns: NHS number, risk score, score date, and optionally eFI "
-            "category."
+            f"must name the columns: {layout.columns_sentence}."
         )
         if header and nhs.normalise(header[0].strip()).isdigit():
-            message += " This file seems to start with scores: add the header row."
+            message += f" This file seems to start with {layout.rows_of}: add the header row."
         elif "\t" in header[0]:
             message += " This file is separated by tabs: " + SAVE_AS_CSV
         elif len(header) == 1 and separator == ",":
@@ -246,6 +396,240 @@ def _and_list(words: list[str]) -> str:
 def _shown(text: str) -> str:
     """A value from the file, quoted in a reason: short, whatever was typed."""
     return text if len(text) <= 30 else text[:29] + "…"
+
+
+def _cell(record: list[str], positions: dict[str, int], key: str) -> str:
+    """The value of a column in a row; blank when the row stops short of it."""
+    index = positions.get(key)
+    return record[index].strip() if index is not None and index < len(record) else ""
+
+
+def _read_rows(text: str, *, layout: CsvLayout, check_row: RowCheck) -> _Checked:
+    """Every row checked against the layout's columns by ``check_row``, in
+    the order of the file."""
+    lines = io.StringIO(text, newline="")
+    first = next((line for line in lines if line.strip()), "")
+    separator = _separator(first.rstrip("\r\n"))
+    other = ";" if separator == "," else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
+    header: list[str] | None = None
+    header_line = 0
+    positions: dict[str, int] = {}
+    ignored: list[str] = []
+    checked = _Checked(valid_rows=[], errors=[])
+    last_line = 0
+    try:
+        for record in reader:
+            line, last_line = last_line + 1, reader.line_num
+            if not any(cell.strip() for cell in record):
+                continue  # blank lines, and Excel's rows of empty cells
+            if header is None:
+                header, header_line = record, line
+                positions, ignored = _columns(header, line, separator, layout)
+                continue
+            if len(header) > 1 and len(record) == 1 and other in record[0]:
+                raise _FileProblem(
+                    f"The file mixes commas and semicolons as separators: line {header_line} "
+                    f"uses {_SEPARATOR_NAMES[separator]} and line {line} uses "
+                    f"{_SEPARATOR_NAMES[other]}. Use one of them throughout: " + SAVE_AS_CSV
+                )
+            checked.row_count += 1
+            if len(record) > len(header) and any(cell.strip() for cell in record[len(header) :]):
+                checked.errors.append(
+                    [
+                        line,
+                        f"This row has {len(record)} values but the header row has {len(header)}",
+                    ]
+                )
+                continue
+            row, problems = check_row(partial(_cell, record, positions), line, separator)
+            if problems:
+                checked.errors.extend([line, problem] for problem in problems)
+            else:
+                checked.valid_rows.append(row)
+    except csv.Error as exc:
+        raise _FileProblem(
+            f"Line {last_line + 1} cannot be read as CSV ({exc}). " + SAVE_AS_CSV
+        ) from exc
+    if header is None:
+        raise _FileProblem(f"The file is empty. Choose the CSV file with {layout.holds}.")
+    if checked.row_count == 0:
+        raise _FileProblem(f"The file has a header row but no rows of {layout.rows_of} below it.")
+    checked.ignored_columns, checked.header_line = tuple(ignored), header_line
+    return checked
+
+
+def _checked_file(content: bytes, *, layout: CsvLayout, check_row: RowCheck) -> _Checked:
+    """The whole file checked; one that cannot be read as a whole (too large,
+    empty, not UTF-8 CSV, mixed separators, missing columns) has that one
+    problem on line 0, no rows and a row count of 0."""
+    try:
+        return _read_rows(_decode(content, layout), layout=layout, check_row=check_row)
+    except _FileProblem as problem:
+        return _Checked(valid_rows=[], errors=[[0, str(problem)]])
+
+
+def _nhs_number(text: str) -> tuple[str | None, str]:
+    if not text:
+        return None, "The NHS number is missing"
+    try:
+        return nhs.validate(text), ""
+    except ValidationError as exc:
+        return None, exc.messages[0]
+
+
+def _date(text: str, today: dt.date, name: str = "score date") -> tuple[dt.date | None, str]:
+    if not text:
+        return None, f"The {name} is missing"
+    iso, uk = _ISO_DATE.match(text), _UK_DATE.match(text)
+    try:
+        if iso:
+            value = dt.date(int(iso[1]), int(iso[2]), int(iso[3]))
+        elif uk:
+            value = dt.date(int(uk[3]), int(uk[2]), int(uk[1]))
+        else:
+            raise ValueError(text)
+    except ValueError:
+        return None, (
+            f"The {name} “{_shown(text)}” is not a date: write it like 2026-03-02 or 02/03/2026"
+        )
+    if value > today:
+        return None, f"The {name} {value.day} {value:%B %Y} is in the future"
+    return value, ""
+
+
+def _import_create(model, *, by: User, filename: str, checked: _Checked) -> Import:
+    return model.objects.create(
+        filename=PurePath(filename or "upload.csv").name[:255],
+        row_count=checked.row_count,
+        valid_rows=checked.valid_rows,
+        errors=checked.errors,
+        ignored_columns=list(checked.ignored_columns),
+        created_by=by,
+    )
+
+
+def _batches(rows: list, size: int) -> Iterator[list]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+# --- confirming, discarding and reading an import ------------------------------------
+
+
+def _import_claim(an_import: Import, *, by: User, require_role) -> Import | None:
+    """Mark a checked import applied before its rows are, in the caller's
+    transaction. Returns None when this call claimed it; when it had been
+    applied already (a double submit), that import, with no one matched.
+
+    Refuses anyone but the uploader, still a navigator or admin
+    (PermissionDenied), an import without valid rows and a discarded one
+    (ValidationError)."""
+    if an_import.created_by_id != by.pk:
+        raise PermissionDenied("Only the person who uploaded this file can import it.")
+    an_import.matched_patient_ids, an_import.matched_network_ids = [], set()
+    if an_import.status == Status.VALIDATED and not an_import.valid_rows:
+        raise ValidationError(
+            "This file has no valid rows to import. Correct it and upload it again.",
+            code="no_rows",
+        )
+    require_role(user=by)
+    model = type(an_import)
+    now = timezone.now()
+    # Of two confirms at once, one updates the row and the other (waiting on
+    # its lock, on PostgreSQL) finds it applied.
+    claimed = model.objects.filter(pk=an_import.pk, status=Status.VALIDATED).update(
+        status=Status.APPLIED, applied_at=now, updated_at=now
+    )
+    if claimed:
+        an_import.status, an_import.applied_at = Status.APPLIED, now
+        return None
+    current = model.objects.get(pk=an_import.pk)
+    if current.status == Status.APPLIED:
+        current.matched_patient_ids, current.matched_network_ids = [], set()
+        return current
+    raise ValidationError(
+        "This file was discarded. Upload it again to import it.", code="discarded"
+    )
+
+
+def _import_matched(an_import: Import, *, count: int, patient_ids: list, network_ids: set) -> None:
+    """Keep how many rows matched; tell the caller whom (for its access event)."""
+    type(an_import).objects.filter(pk=an_import.pk).update(matched_count=count)
+    an_import.matched_count = count
+    an_import.matched_patient_ids, an_import.matched_network_ids = patient_ids, network_ids
+
+
+@transaction.atomic
+def import_discard(*, by: User, an_import: Import) -> Import:
+    """Throw away a checked import, of either kind, without applying it.
+
+    Guarantees: only the uploader may discard (PermissionDenied); the NHS
+    numbers it held are removed (the report of problems stays); discarding
+    twice is harmless; an applied import cannot be discarded."""
+    if an_import.created_by_id != by.pk:
+        raise PermissionDenied("Only the person who uploaded this file can discard it.")
+    model = type(an_import)
+    discarded = model.objects.filter(pk=an_import.pk, status=Status.VALIDATED).update(
+        status=Status.DISCARDED, valid_rows=[], updated_at=timezone.now()
+    )
+    current = model.objects.get(pk=an_import.pk)
+    if not discarded and current.status == Status.APPLIED:
+        raise ValidationError(
+            "This file has already been imported: it cannot be discarded.", code="applied"
+        )
+    return current
+
+
+def _import_get_for_user(model, *, user, import_id) -> Import:
+    """One of the user's own imports; anyone else's, or an unknown id, is a 404."""
+    if user is None or not user.is_authenticated:
+        raise Http404
+    try:
+        return model.objects.get(pk=import_id, created_by_id=user.pk)
+    except (model.DoesNotExist, ValidationError, ValueError) as exc:
+        raise Http404 from exc
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What the review page and the API show of an import."""
+
+    file_errors: list[str]
+    row_errors: list[tuple[int, str]]
+    ignored_columns: list[str]
+    valid_count: int
+    rows_with_errors: int
+    not_found_count: int | None
+
+
+def import_report(an_import: Import) -> ImportReport:
+    """The import's problems split into the file's, the rows' (by line) and
+    the columns ignored; and how many valid rows matched no one."""
+    file_errors, row_errors = [], []
+    for line, reason in an_import.errors:
+        if line == 0:
+            file_errors.append(reason)
+        else:
+            row_errors.append((line, reason))
+    valid_count = (
+        len(an_import.valid_rows)
+        if an_import.status != Status.DISCARDED
+        else an_import.row_count - len({line for line, _ in row_errors})
+    )
+    return ImportReport(
+        file_errors=file_errors,
+        row_errors=row_errors,
+        ignored_columns=list(an_import.ignored_columns),
+        valid_count=valid_count,
+        rows_with_errors=len({line for line, _ in row_errors}),
+        not_found_count=(
+            valid_count - an_import.matched_count if an_import.matched_count is not None else None
+        ),
+    )
+
+
+# --- risk scores ---------------------------------------------------------------------
 
 
 def _score(text: str, separator: str) -> tuple[Decimal | None, str]:
@@ -266,116 +650,38 @@ def _score(text: str, separator: str) -> tuple[Decimal | None, str]:
     return score.quantize(Decimal("0.1")).copy_abs(), ""  # "-0" is 0.0
 
 
-def _date(text: str, today: dt.date) -> tuple[dt.date | None, str]:
-    if not text:
-        return None, "The score date is missing"
-    iso, uk = _ISO_DATE.match(text), _UK_DATE.match(text)
-    try:
-        if iso:
-            value = dt.date(int(iso[1]), int(iso[2]), int(iso[3]))
-        elif uk:
-            value = dt.date(int(uk[3]), int(uk[2]), int(uk[1]))
-        else:
-            raise ValueError(text)
-    except ValueError:
-        return None, (
-            f"The score date “{_shown(text)}” is not a date: write it like 2026-03-02 or 02/03/2026"
-        )
-    if value > today:
-        return None, f"The score date {value.day} {value:%B %Y} is in the future"
-    return value, ""
-
-
-def _check(text: str, *, today: dt.date) -> _Checked:
-    """Every row checked against the columns, with no database query."""
-    lines = io.StringIO(text, newline="")
-    first = next((line for line in lines if line.strip()), "")
-    separator = _separator(first.rstrip("\r\n"))
-    other = ";" if separator == "," else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
-    header: list[str] | None = None
-    header_line = 0
-    positions: dict[str, int] = {}
-    ignored: list[str] = []
-    checked = _Checked(valid_rows=[], errors=[])
+def _risk_row_check(*, today: dt.date) -> RowCheck:
+    """Each row's checks, with no database query; a person may be in a file once."""
     first_line_of: dict[str, int] = {}
-    last_line = 0
-    try:
-        for record in reader:
-            line, last_line = last_line + 1, reader.line_num
-            if not any(cell.strip() for cell in record):
-                continue  # blank lines, and Excel's rows of empty cells
-            if header is None:
-                header, header_line = record, line
-                positions, ignored = _columns(header, line, separator)
-                continue
-            if len(header) > 1 and len(record) == 1 and other in record[0]:
-                raise _FileProblem(
-                    f"The file mixes commas and semicolons as separators: line {header_line} "
-                    f"uses {_SEPARATOR_NAMES[separator]} and line {line} uses "
-                    f"{_SEPARATOR_NAMES[other]}. Use one of them throughout: " + SAVE_AS_CSV
-                )
-            checked.row_count += 1
-            _check_row(record, line, header, positions, separator, today, first_line_of, checked)
-    except csv.Error as exc:
-        raise _FileProblem(
-            f"Line {last_line + 1} cannot be read as CSV ({exc}). " + SAVE_AS_CSV
-        ) from exc
-    if header is None:
-        raise _FileProblem("The file is empty. Choose the CSV file with the risk scores.")
-    if checked.row_count == 0:
-        raise _FileProblem("The file has a header row but no rows of scores below it.")
-    checked.ignored_columns, checked.header_line = tuple(ignored), header_line
-    return checked
 
-
-def _check_row(record, line, header, positions, separator, today, first_line_of, checked):
-    if len(record) > len(header) and any(cell.strip() for cell in record[len(header) :]):
-        checked.errors.append(
-            [line, f"This row has {len(record)} values but the header row has {len(header)}"]
-        )
-        return
-
-    def value(key: str) -> str:
-        index = positions.get(key)
-        return record[index].strip() if index is not None and index < len(record) else ""
-
-    problems = []
-    number = None
-    number_text = value("nhs_number")
-    if not number_text:
-        problems.append("The NHS number is missing")
-    else:
-        try:
-            number = nhs.validate(number_text)
-        except ValidationError as exc:
-            problems.append(exc.messages[0])
-    score, problem = _score(value("risk_score"), separator)
-    problems += [problem] if problem else []
-    category_text = " ".join(value("frailty_category").split()).casefold()
-    category = _CATEGORIES.get(category_text, "") if category_text else ""
-    if category_text and not category:
-        problems.append(
-            f"The eFI category “{_shown(value('frailty_category'))}” is not one of fit, mild, "
-            "moderate or severe"
-        )
-    scored_on, problem = _date(value("score_date"), today)
-    problems += [problem] if problem else []
-    if number is not None:
-        if number in first_line_of:
+    def check(value, line, separator):
+        problems = []
+        number, problem = _nhs_number(value("nhs_number"))
+        problems += [problem] if problem else []
+        score, problem = _score(value("risk_score"), separator)
+        problems += [problem] if problem else []
+        category_text = " ".join(value("frailty_category").split()).casefold()
+        category = _CATEGORIES.get(category_text, "") if category_text else ""
+        if category_text and not category:
             problems.append(
-                f"This NHS number is also on line {first_line_of[number]}: "
-                "a person can be in the file only once"
+                f"The eFI category “{_shown(value('frailty_category'))}” is not one of fit, "
+                "mild, moderate or severe"
             )
-        else:
-            first_line_of[number] = line
-    if problems:
-        checked.errors.extend([line, problem] for problem in problems)
-    else:
-        checked.valid_rows.append([line, number, str(score), category, scored_on.isoformat()])
+        scored_on, problem = _date(value("score_date"), today)
+        problems += [problem] if problem else []
+        if number is not None:
+            if number in first_line_of:
+                problems.append(
+                    f"This NHS number is also on line {first_line_of[number]}: "
+                    "a person can be in the file only once"
+                )
+            else:
+                first_line_of[number] = line
+        if problems:
+            return None, problems
+        return [line, number, str(score), category, scored_on.isoformat()], []
 
-
-# --- the services ---------------------------------------------------------------
+    return check
 
 
 def risk_import_validate(*, by: User, filename: str, content: bytes) -> RiskImport:
@@ -389,23 +695,10 @@ def risk_import_validate(*, by: User, filename: str, content: bytes) -> RiskImpo
     missing columns) is stored with that one problem on line 0, no rows and
     a row count of 0."""
     risk_import_require_role(user=by)
-    try:
-        checked = _check(_decode(content), today=timezone.localdate())
-    except _FileProblem as problem:
-        checked = _Checked(valid_rows=[], errors=[[0, str(problem)]])
-    return RiskImport.objects.create(
-        filename=PurePath(filename or "upload.csv").name[:255],
-        row_count=checked.row_count,
-        valid_rows=checked.valid_rows,
-        errors=checked.errors,
-        ignored_columns=list(checked.ignored_columns),
-        created_by=by,
+    checked = _checked_file(
+        content, layout=RISK_FILE, check_row=_risk_row_check(today=timezone.localdate())
     )
-
-
-def _batches(rows: list, size: int) -> Iterator[list]:
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]
+    return _import_create(RiskImport, by=by, filename=filename, checked=checked)
 
 
 @transaction.atomic
@@ -426,30 +719,10 @@ def risk_import_apply(*, by: User, risk_import: RiskImport) -> RiskImport:
     The returned import also carries ``matched_patient_ids`` and
     ``matched_network_ids``: whom this call reached (empty when it had
     already been applied), for the caller's access event."""
-    if risk_import.created_by_id != by.pk:
-        raise PermissionDenied("Only the person who uploaded this file can import it.")
-    risk_import.matched_patient_ids, risk_import.matched_network_ids = [], set()
-    if risk_import.status == RiskImport.Status.VALIDATED and not risk_import.valid_rows:
-        raise ValidationError(
-            "This file has no valid rows to import. Correct it and upload it again.",
-            code="no_rows",
-        )
-    risk_import_require_role(user=by)
-    now = timezone.now()
-    # Claim the import: of two confirms at once, one updates the row and the
-    # other (waiting on its lock, on PostgreSQL) finds it applied.
-    claimed = RiskImport.objects.filter(
-        pk=risk_import.pk, status=RiskImport.Status.VALIDATED
-    ).update(status=RiskImport.Status.APPLIED, applied_at=now, updated_at=now)
-    if not claimed:
-        current = RiskImport.objects.get(pk=risk_import.pk)
-        if current.status == RiskImport.Status.APPLIED:
-            current.matched_patient_ids, current.matched_network_ids = [], set()
-            return current
-        raise ValidationError(
-            "This file was discarded. Upload it again to import it.", code="discarded"
-        )
-
+    already = _import_claim(risk_import, by=by, require_role=risk_import_require_role)
+    if already is not None:
+        return already
+    now = risk_import.applied_at
     matched_ids, network_ids = [], set()
     people = (
         Patient.objects.visible_to(by)
@@ -488,84 +761,219 @@ def risk_import_apply(*, by: User, risk_import: RiskImport) -> RiskImport:
                 ["risk_score", "risk_scored_on", "frailty_category", "updated_at"],
                 batch_size=BATCH_SIZE,
             )
-    RiskImport.objects.filter(pk=risk_import.pk).update(matched_count=len(matched_ids))
-    risk_import.status, risk_import.applied_at = RiskImport.Status.APPLIED, now
-    risk_import.matched_count = len(matched_ids)
-    risk_import.matched_patient_ids, risk_import.matched_network_ids = matched_ids, network_ids
+    _import_matched(
+        risk_import, count=len(matched_ids), patient_ids=matched_ids, network_ids=network_ids
+    )
     return risk_import
 
 
-@transaction.atomic
 def risk_import_discard(*, by: User, risk_import: RiskImport) -> RiskImport:
-    """Throw away a checked import without applying it.
-
-    Guarantees: only the uploader may discard (PermissionDenied); the NHS
-    numbers it held are removed (the report of problems stays); discarding
-    twice is harmless; an applied import cannot be discarded."""
-    if risk_import.created_by_id != by.pk:
-        raise PermissionDenied("Only the person who uploaded this file can discard it.")
-    discarded = RiskImport.objects.filter(
-        pk=risk_import.pk, status=RiskImport.Status.VALIDATED
-    ).update(status=RiskImport.Status.DISCARDED, valid_rows=[], updated_at=timezone.now())
-    current = RiskImport.objects.get(pk=risk_import.pk)
-    if not discarded and current.status == RiskImport.Status.APPLIED:
-        raise ValidationError(
-            "This file has already been imported: it cannot be discarded.", code="applied"
-        )
-    return current
-
-
-# --- reading imports --------------------------------------------------------------
+    """As ``import_discard``."""
+    return import_discard(by=by, an_import=risk_import)
 
 
 def risk_import_get_for_user(*, user, import_id) -> RiskImport:
-    """One of the user's own imports; anyone else's, or an unknown id, is a 404."""
-    if user is None or not user.is_authenticated:
-        raise Http404
+    return _import_get_for_user(RiskImport, user=user, import_id=import_id)
+
+
+# --- hospital activity -------------------------------------------------------------
+
+
+def _month(text: str, today: dt.date) -> tuple[dt.date | None, str]:
+    """The first day of the month the row is for. A month is imported once it
+    has ended: the current month's counts are not complete yet."""
+    if not text:
+        return None, "The month is missing"
+    year_month, iso, uk = _YEAR_MONTH.match(text), _ISO_DATE.match(text), _UK_DATE.match(text)
     try:
-        return RiskImport.objects.get(pk=import_id, created_by_id=user.pk)
-    except (RiskImport.DoesNotExist, ValidationError, ValueError) as exc:
-        raise Http404 from exc
-
-
-@dataclass(frozen=True)
-class ImportReport:
-    """What the review page and the API show of an import."""
-
-    file_errors: list[str]
-    row_errors: list[tuple[int, str]]
-    ignored_columns: list[str]
-    valid_count: int
-    rows_with_errors: int
-    not_found_count: int | None
-
-
-def risk_import_report(risk_import: RiskImport) -> ImportReport:
-    """The import's problems split into the file's, the rows' (by line) and
-    the columns ignored; and how many valid rows matched no one."""
-    file_errors, row_errors = [], []
-    for line, reason in risk_import.errors:
-        if line == 0:
-            file_errors.append(reason)
+        if year_month:
+            value = dt.date(int(year_month[1]), int(year_month[2]), 1)
+        elif iso:
+            value = dt.date(int(iso[1]), int(iso[2]), int(iso[3]))
+        elif uk:
+            value = dt.date(int(uk[3]), int(uk[2]), int(uk[1]))
         else:
-            row_errors.append((line, reason))
-    valid_count = (
-        len(risk_import.valid_rows)
-        if risk_import.status != RiskImport.Status.DISCARDED
-        else risk_import.row_count - len({line for line, _ in row_errors})
+            raise ValueError(text)
+    except ValueError:
+        return None, f"The month “{_shown(text)}” is not a month: write it like 2026-03"
+    if value.day != 1:
+        return None, (
+            f"The month “{_shown(text)}” is a day, not a month: write it like {value:%Y-%m}"
+        )
+    this_month = today.replace(day=1)
+    if value > this_month:
+        return None, f"The month {value:%B %Y} is in the future"
+    if value == this_month:
+        return None, f"The month {value:%B %Y} has not ended yet: import it once it has"
+    return value, ""
+
+
+def _count(text: str, label: str, month: dt.date | None) -> tuple[int | None, str]:
+    """A count of the month: a whole number, and no more than one a day (bed
+    days: no more than the days in the month), which catches a figure typed
+    into the wrong column or a year's total."""
+    if not text:
+        return None, f"The {label} count is missing: write 0 for none"
+    if not _WHOLE_NUMBER.match(text):
+        return None, f"The {label} count “{_shown(text)}” is not a whole number"
+    count = int(text)
+    if count < 0:
+        return None, f"The {label} count {count} is negative: it must be 0 or more"
+    days = calendar.monthrange(month.year, month.month)[1] if month else 31
+    if count > days:
+        where = f"the {days} days of {month:%B %Y}" if month else "the days in a month"
+        return None, f"The {label} count {count} is more than {where}: check it"
+    return count, ""
+
+
+def _activity_row_check(*, today: dt.date, numbers: list[tuple[int, str]]) -> RowCheck:
+    """Each row's checks, with no database query; a person's month may be in
+    a file once. Every well-formed NHS number is added to ``numbers`` with
+    its line, to be looked up on the register afterwards, a batch at a time."""
+    first_line_of: dict[tuple[str, dt.date], int] = {}
+    columns = {column.key: column for column in ACTIVITY_FILE.columns}
+
+    def check(value, line, separator):
+        problems = []
+        number, problem = _nhs_number(value("nhs_number"))
+        problems += [problem] if problem else []
+        month, problem = _month(value("month"), today)
+        problems += [problem] if problem else []
+        counts = []
+        for key in ACTIVITY_COUNTS:
+            count, problem = _count(value(key), columns[key].label, month)
+            problems += [problem] if problem else []
+            counts.append(count)
+        if number is not None:
+            numbers.append((line, number))
+            if month is not None:
+                if (number, month) in first_line_of:
+                    problems.append(
+                        f"This person's {month:%B %Y} is also on line "
+                        f"{first_line_of[number, month]}: a person's month can be in the file "
+                        "only once"
+                    )
+                else:
+                    first_line_of[number, month] = line
+        if problems:
+            return None, problems
+        return [line, number, month.isoformat(), *counts], []
+
+    return check
+
+
+def _people_for_import(by: User) -> QuerySet[Patient]:
+    """The people whose records an import by ``by`` may reach: those they
+    may see, in the networks where they may import."""
+    return Patient.objects.visible_to(by).filter(practice__network_id__in=_import_network_ids(by))
+
+
+def hospital_activity_import_validate(
+    *, by: User, filename: str, content: bytes
+) -> HospitalActivityImport:
+    """Check a whole uploaded file of hospital activity and keep the result.
+
+    Guarantees: only a navigator or admin may upload (PermissionDenied);
+    no activity changes. Every bad row is kept by line with its reasons,
+    among them an NHS number of no one on the register of the networks where
+    the uploader may import, in the same words whether the number is unknown
+    or another network's (no existence leak). People are looked up a
+    thousand numbers a query, never a query per row. A file that cannot be
+    read as a whole is stored with that one problem on line 0, no rows and a
+    row count of 0."""
+    hospital_activity_import_require_role(user=by)
+    numbers: list[tuple[int, str]] = []
+    checked = _checked_file(
+        content,
+        layout=ACTIVITY_FILE,
+        check_row=_activity_row_check(today=timezone.localdate(), numbers=numbers),
     )
-    return ImportReport(
-        file_errors=file_errors,
-        row_errors=row_errors,
-        ignored_columns=list(risk_import.ignored_columns),
-        valid_count=valid_count,
-        rows_with_errors=len({line for line, _ in row_errors}),
-        not_found_count=(
-            valid_count - risk_import.matched_count
-            if risk_import.matched_count is not None
-            else None
-        ),
+    people = _people_for_import(by)
+    on_register: set[str] = set()
+    for batch in _batches(sorted({number for _, number in numbers}), BATCH_SIZE):
+        on_register.update(people.filter(nhs_number__in=batch).values_list("nhs_number", flat=True))
+    unknown = {line for line, number in numbers if number not in on_register}
+    if unknown:
+        checked.valid_rows = [row for row in checked.valid_rows if row[0] not in unknown]
+        # Sorted by line (a stable sort): the row's first reason is its NHS number's.
+        checked.errors = sorted(
+            [*([line, NOT_ON_REGISTER] for line in unknown), *checked.errors],
+            key=lambda error: error[0],
+        )
+    return _import_create(HospitalActivityImport, by=by, filename=filename, checked=checked)
+
+
+@transaction.atomic
+def hospital_activity_import_apply(
+    *, by: User, activity_import: HospitalActivityImport
+) -> HospitalActivityImport:
+    """Apply the valid rows of a checked file of hospital activity, once.
+
+    Guarantees: only the uploader, still a navigator or admin, may apply
+    (PermissionDenied); a second confirm returns the applied import and
+    changes nothing; a discarded import is refused. Rows match only people
+    the uploader may see, in the networks where they may import (checked
+    again: someone may have moved since the file was checked). A person's
+    month already in mdtcare gets the file's counts in place of its own.
+    One transaction, two queries per thousand rows on PostgreSQL (a look-up
+    and an upsert), never one per row.
+
+    The returned import also carries ``matched_patient_ids`` and
+    ``matched_network_ids`` for the caller's access event."""
+    already = _import_claim(
+        activity_import, by=by, require_role=hospital_activity_import_require_role
     )
+    if already is not None:
+        return already
+    matched = 0
+    patient_ids: dict = {}  # in the order of the file, once each
+    network_ids = set()
+    people = _people_for_import(by)
+    for batch in _batches(activity_import.valid_rows, BATCH_SIZE):
+        found = {
+            number: (patient_id, network_id)
+            for number, patient_id, network_id in people.filter(
+                nhs_number__in={row[1] for row in batch}
+            ).values_list("nhs_number", "pk", "practice__network_id")
+        }
+        months = []
+        for _, number, month, *counts in batch:
+            if number not in found:
+                continue
+            patient_id, network_id = found[number]
+            months.append(
+                HospitalActivity(
+                    patient_id=patient_id,
+                    month=dt.date.fromisoformat(month),
+                    created_by=by,
+                    **dict(zip(ACTIVITY_COUNTS, counts, strict=True)),
+                )
+            )
+            patient_ids[patient_id] = None
+            network_ids.add(network_id)
+        HospitalActivity.objects.bulk_create(
+            months,
+            batch_size=BATCH_SIZE,
+            update_conflicts=True,
+            unique_fields=["patient", "month"],
+            update_fields=[*ACTIVITY_COUNTS, "updated_at"],
+        )
+        matched += len(months)
+    _import_matched(
+        activity_import, count=matched, patient_ids=list(patient_ids), network_ids=network_ids
+    )
+    return activity_import
+
+
+def hospital_activity_import_discard(
+    *, by: User, activity_import: HospitalActivityImport
+) -> HospitalActivityImport:
+    """As ``import_discard``."""
+    return import_discard(by=by, an_import=activity_import)
+
+
+def hospital_activity_import_get_for_user(*, user, import_id) -> HospitalActivityImport:
+    return _import_get_for_user(HospitalActivityImport, user=user, import_id=import_id)
 
 
 # --- case finding -----------------------------------------------------------------

@@ -433,6 +433,7 @@ class RiskImport(BaseModel):
         return f"{self.filename} ({self.status})"
 
 
+@audited
 class HospitalActivity(BaseModel):
     """One person's hospital use in one calendar month, from the
     commissioning support unit's extract (for the outcome evaluation).
@@ -465,3 +466,38 @@ class HospitalActivity(BaseModel):
 
     def __str__(self):
         return f"{self.month:%Y-%m}"
+
+
+class HospitalActivityImport(BaseModel):
+    """An uploaded file of hospital activity (one row per person per month):
+    validated whole first, applied only when the user confirms, and then
+    only its valid rows. Its life cycle is the risk import's."""
+
+    Status = RiskImport.Status
+
+    filename = models.CharField(max_length=255)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.VALIDATED)
+    row_count = models.PositiveIntegerField(default=0)
+    # Valid rows as [line, nhs_number, month (ISO, first day), ae_attendances,
+    # non_elective_admissions, elective_admissions, outpatient_attendances, bed_days].
+    valid_rows = models.JSONField(default=list)
+    # Bad rows as [line, reason]; file-level problems have line 0.
+    errors = models.JSONField(default=list)
+    # Columns of the file that the import does not use.
+    ignored_columns = models.JSONField(default=list)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    # How many valid rows (person-months) matched a patient the uploader may
+    # see, when applied.
+    matched_count = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["validated", "applied", "discarded"]),
+                name="patients_hospitalactivityimport_status_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.filename} ({self.status})"

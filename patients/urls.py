@@ -32,4 +32,15 @@ urlpatterns = [
     path("risk-import/", imports.risk_import_upload, name="risk_import"),
     path("risk-import/<uuid:import_id>/", imports.risk_import_review, name="risk_import_review"),
     path("case-finding/", imports.case_finding, name="case_finding"),
+    # Hospital activity, for the outcome evaluation.
+    path(
+        "hospital-activity/import/",
+        imports.hospital_activity_import_upload,
+        name="hospital_activity_import",
+    ),
+    path(
+        "hospital-activity/import/<uuid:import_id>/",
+        imports.hospital_activity_import_review,
+        name="hospital_activity_import_review",
+    ),
 ]

@@ -76,3 +76,18 @@ class PatientFactory(factory.django.DjangoModelFactory):
     sex = factory.Iterator(itertools.cycle([Patient.Sex.FEMALE, Patient.Sex.MALE]))
     postcode = "LS1 4AP"
     practice = factory.SubFactory(PracticeFactory)
+
+
+class HospitalActivityFactory(factory.django.DjangoModelFactory):
+    """One person's month of hospital use; no activity unless a test says so."""
+
+    class Meta:
+        model = "patients.HospitalActivity"
+
+    patient = factory.SubFactory(PatientFactory)
+    month = dt.date(2026, 1, 1)
+    ae_attendances = 0
+    non_elective_admissions = 0
+    elective_admissions = 0
+    outpatient_attendances = 0
+    bed_days = 0

@@ -10,13 +10,16 @@ from mdtcare.notifications.api import NotificationViewSet
 from mdtcare.reports.api import MonthlyActivityView
 from meetings.api import ActionViewSet, MeetingViewSet
 from patients.api import PatientViewSet, RegisterEntryViewSet
-from patients.api_imports import RiskImportViewSet
+from patients.api_imports import HospitalActivityImportViewSet, RiskImportViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("patients", PatientViewSet, basename="patient")
 router.register("register-entries", RegisterEntryViewSet, basename="register-entry")
 router.register("risk-imports", RiskImportViewSet, basename="risk-import")
+router.register(
+    "hospital-activity-imports", HospitalActivityImportViewSet, basename="hospital-activity-import"
+)
 router.register("assessments", AssessmentViewSet, basename="assessment")
 router.register("careplans", CarePlanViewSet, basename="careplan")
 router.register("meetings", MeetingViewSet, basename="meeting")
@@ -34,8 +37,6 @@ urlpatterns = [
         ),
         name="api-docs",
     ),
-    path(
-        "reports/monthly-activity/", MonthlyActivityView.as_view(), name="api-monthly-activity"
-    ),
+    path("reports/monthly-activity/", MonthlyActivityView.as_view(), name="api-monthly-activity"),
     path("", include(router.urls)),
 ]

@@ -37,6 +37,7 @@ _NAVIGATION = {
         ("My actions", "meetings:my_actions"),
         ("Register", "patients:list"),
         ("Risk import", "patients:risk_import"),
+        ("Hospital activity import", "patients:hospital_activity_import"),
         ("Users", "admin:accounts_user_changelist"),
         ("Audit", "admin:audit_accessevent_changelist"),
     ],

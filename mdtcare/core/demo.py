@@ -24,6 +24,7 @@ from careplans.demo import assessments_load, plans_load
 from mdtcare.accounts.models import Membership, Network, Organisation, Profession, User
 from mdtcare.core import nhs_number
 from meetings.demo import meetings_load
+from patients.demo_activity import hospital_activity_load
 from patients.models import (
     Carer,
     Consent,
@@ -178,6 +179,7 @@ def demo_data_load(*, today: dt.date | None = None) -> dict[str, int]:
     made["assessments"] = assessments_load(today=today)
     made["care plans"] = plans_load(today=today)
     made["meetings"] = meetings_load(today=today)
+    made["hospital activity"] = hospital_activity_load(today=today)
     return made
 
 

@@ -1,6 +1,7 @@
-"""Risk-stratification import (upload, review, confirm) and the case-finding
-list. Each view parses, calls one service or selector of patients.imports,
-and renders."""
+"""The CSV imports (risk-stratification scores, hospital activity: upload,
+review, confirm) and the case-finding list. Each view parses, calls one
+service or selector of patients.imports, and renders; both imports' pages
+work the same way, through ``_upload`` and ``_review``."""
 
 from __future__ import annotations
 
@@ -25,106 +26,112 @@ from patients import imports
 ERRORS_SHOWN = 500
 
 
-class RiskImportForm(forms.Form):
-    """The upload. Lives here rather than in patients/forms.py because it
-    belongs to this page alone; every check of the file is the service's."""
-
-    file = forms.FileField(
+def _file_field(*, help_text: str, required: str) -> forms.FileField:
+    """The upload of a CSV file; every check of the file is the service's."""
+    return forms.FileField(
         label="Upload a CSV file",
-        help_text=(
-            "A CSV file with a header row and one person per row: NHS number, risk score "
-            "(0 to 100), eFI category (optional) and score date, for example "
-            "“485 777 3456,82.5,moderate,2026-03-02”. "
-            f"At most {imports.size_label(imports.max_upload_bytes())}."
-        ),
+        help_text=f"{help_text} At most {imports.size_label(imports.max_upload_bytes())}.",
         # An empty file gets the service's message, not Django's.
         allow_empty_file=True,
-        error_messages={"required": "Select the CSV file with the risk scores"},
+        error_messages={"required": required},
         widget=forms.FileInput(attrs={"accept": ".csv,text/csv"}),
     )
 
 
-@require_http_methods(["GET", "POST"])
-def risk_import_upload(request):
+class RiskImportForm(forms.Form):
+    """The upload. Lives here rather than in patients/forms.py because it
+    belongs to this page alone."""
+
+    file = _file_field(
+        help_text=(
+            "A CSV file with a header row and one person per row: NHS number, risk score "
+            "(0 to 100), eFI category (optional) and score date, for example "
+            "“999 000 0018,82.5,moderate,2026-03-02”."
+        ),
+        required="Select the CSV file with the risk scores",
+    )
+
+
+class HospitalActivityImportForm(forms.Form):
+    file = _file_field(
+        help_text=(
+            "A CSV file with a header row and one row per person per month: NHS number, "
+            "month, A&E attendances, non-elective admissions, elective admissions, "
+            "outpatient attendances and bed days, for example "
+            "“999 000 0018,2026-02,1,1,0,2,6”."
+        ),
+        required="Select the CSV file with the hospital activity",
+    )
+
+
+def _upload(request, *, form_class, validate, review_url: str, template: str, context: dict):
     """Choose a file; a readable one goes on to its report, an unreadable
     one is explained here so that another can be chosen at once."""
-    imports.risk_import_require_role(user=request.user)
     # Bound on every POST: one without a file is "select a file", not a blank form.
-    if request.method == "POST":
-        form = RiskImportForm(request.POST, request.FILES)
-    else:
-        form = RiskImportForm()
+    form = form_class(request.POST, request.FILES) if request.method == "POST" else form_class()
     if form.is_bound and form.is_valid():
         upload = form.cleaned_data["file"]
         # One byte over the limit is enough to know the file is too large.
         content = upload.read(imports.max_upload_bytes() + 1)
-        risk_import = imports.risk_import_validate(
-            by=request.user, filename=upload.name, content=content
-        )
-        report = imports.risk_import_report(risk_import)
+        an_import = validate(by=request.user, filename=upload.name, content=content)
+        report = imports.import_report(an_import)
         if not report.file_errors:
-            return redirect("patients:risk_import_review", import_id=risk_import.pk)
+            return redirect(review_url, import_id=an_import.pk)
         for message in report.file_errors:
             form.add_error("file", message)
-    return render(
-        request,
-        "patients/risk_import.html",
-        {"form": form, "columns": imports.COLUMNS},
-    )
+    return render(request, template, {"form": form, **context})
 
 
-@require_http_methods(["GET", "POST"])
-def risk_import_review(request, import_id):
-    """The report of a checked file; ``action=apply`` imports its valid rows,
-    ``action=discard`` throws it away. ``?download=errors`` is the whole
-    report as CSV."""
-    risk_import = imports.risk_import_get_for_user(user=request.user, import_id=import_id)
+def _review(request, an_import, *, apply, what: str, template: str, upload_url: str, stem: str):
+    """The report of a checked file; ``action=apply`` imports its valid rows
+    (``apply()``, with an access event naming whom it reached, in one
+    transaction), ``action=discard`` throws it away. ``?download=errors`` is
+    the whole report as CSV."""
     if request.method == "POST":
         action = request.POST.get("action")
         try:
             if action == "apply":
                 # The access event is written in the same transaction as the change.
                 with transaction.atomic():
-                    risk_import = imports.risk_import_apply(
-                        by=request.user, risk_import=risk_import
-                    )
+                    an_import = apply()
                     access_record(
                         request=request,
-                        what="risk_import.apply",
-                        patient_ids=risk_import.matched_patient_ids,
-                        network_ids=risk_import.matched_network_ids,
+                        what=what,
+                        patient_ids=an_import.matched_patient_ids,
+                        network_ids=an_import.matched_network_ids,
                     )
             elif action == "discard":
-                imports.risk_import_discard(by=request.user, risk_import=risk_import)
-                messages.success(request, f"The file {risk_import.filename} was discarded.")
-                return redirect("patients:risk_import")
+                imports.import_discard(by=request.user, an_import=an_import)
+                messages.success(request, f"The file {an_import.filename} was discarded.")
+                return redirect(upload_url)
             else:
                 return HttpResponseBadRequest("Choose to import or to discard the file.")
         except ValidationError as exc:
             for message in exc.messages:
                 messages.error(request, message)
-        return redirect("patients:risk_import_review", import_id=risk_import.pk)
+        return redirect(request.path)
 
-    report = imports.risk_import_report(risk_import)
+    report = imports.import_report(an_import)
     if request.GET.get("download") == "errors":
-        return _error_report_csv(risk_import, report)
+        return _error_report_csv(an_import, report, stem=stem)
     return render(
         request,
-        "patients/risk_import_review.html",
+        template,
         {
-            "risk_import": risk_import,
+            "an_import": an_import,
             "report": report,
+            "upload_url": upload_url,
             "errors_shown": report.row_errors[:ERRORS_SHOWN],
             "errors_not_shown": max(len(report.row_errors) - ERRORS_SHOWN, 0),
         },
     )
 
 
-def _error_report_csv(risk_import, report) -> HttpResponse:
+def _error_report_csv(an_import, report, *, stem: str) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     # The uploaded name, reduced to characters that are safe in a header.
-    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", risk_import.filename.rsplit(".", 1)[0])[:100]
-    response["Content-Disposition"] = f'attachment; filename="{stem or "risk-scores"}-problems.csv"'
+    name = re.sub(r"[^A-Za-z0-9_-]+", "-", an_import.filename.rsplit(".", 1)[0])[:100]
+    response["Content-Disposition"] = f'attachment; filename="{name or stem}-problems.csv"'
     # A byte-order mark, so that Excel opens the file as UTF-8.
     response.write("\ufeff")
     writer = csv.writer(response)
@@ -134,6 +141,64 @@ def _error_report_csv(risk_import, report) -> HttpResponse:
     for line, message in report.row_errors:
         writer.writerow(csv_safe([line, message]))
     return response
+
+
+@require_http_methods(["GET", "POST"])
+def risk_import_upload(request):
+    imports.risk_import_require_role(user=request.user)
+    return _upload(
+        request,
+        form_class=RiskImportForm,
+        validate=imports.risk_import_validate,
+        review_url="patients:risk_import_review",
+        template="patients/risk_import.html",
+        context={"columns": imports.RISK_FILE.columns},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def risk_import_review(request, import_id):
+    risk_import = imports.risk_import_get_for_user(user=request.user, import_id=import_id)
+    return _review(
+        request,
+        risk_import,
+        apply=lambda: imports.risk_import_apply(by=request.user, risk_import=risk_import),
+        what="risk_import.apply",
+        template="patients/risk_import_review.html",
+        upload_url="patients:risk_import",
+        stem="risk-scores",
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def hospital_activity_import_upload(request):
+    imports.hospital_activity_import_require_role(user=request.user)
+    return _upload(
+        request,
+        form_class=HospitalActivityImportForm,
+        validate=imports.hospital_activity_import_validate,
+        review_url="patients:hospital_activity_import_review",
+        template="patients/hospital_activity_import.html",
+        context={"columns": imports.ACTIVITY_FILE.columns},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def hospital_activity_import_review(request, import_id):
+    activity_import = imports.hospital_activity_import_get_for_user(
+        user=request.user, import_id=import_id
+    )
+    return _review(
+        request,
+        activity_import,
+        apply=lambda: imports.hospital_activity_import_apply(
+            by=request.user, activity_import=activity_import
+        ),
+        what="hospital_activity_import.apply",
+        template="patients/hospital_activity_import_review.html",
+        upload_url="patients:hospital_activity_import",
+        stem="hospital-activity",
+    )
 
 
 class CaseFindingForm(forms.Form):

@@ -46,6 +46,7 @@ def test_loading_twice_changes_nothing_the_second_time(loaded):
         "assessments": 0,
         "care plans": 0,
         "meetings": 0,
+        "hospital activity": 0,
     }
     assert counts == (
         User.objects.count(),

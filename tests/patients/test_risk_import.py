@@ -183,7 +183,7 @@ def test_extra_columns_are_accepted_and_listed_as_ignored(navigator, unknown_num
     )
 
     risk_import = validate(navigator, content)
-    report = imports.risk_import_report(risk_import)
+    report = imports.import_report(risk_import)
 
     assert report.ignored_columns == ["Ref", "practice", "column 6 (no heading)"]
     assert report.row_errors == []
@@ -418,7 +418,7 @@ def test_rows_matching_no_one_are_counted_as_not_found(navigator, practice_a, un
     applied = imports.risk_import_apply(by=navigator, risk_import=risk_import)
 
     assert applied.matched_count == 1
-    assert imports.risk_import_report(applied).not_found_count == 1
+    assert imports.import_report(applied).not_found_count == 1
     assert applied.matched_patient_ids == [patient.pk]
 
 
@@ -581,8 +581,8 @@ def test_a_discarded_import_forgets_its_rows_and_cannot_be_confirmed(navigator, 
 
     assert discarded.status == again.status == RiskImport.Status.DISCARDED
     assert discarded.valid_rows == []
-    assert imports.risk_import_report(discarded).valid_count == 1
-    assert imports.risk_import_report(discarded).rows_with_errors == 1
+    assert imports.import_report(discarded).valid_count == 1
+    assert imports.import_report(discarded).rows_with_errors == 1
     with pytest.raises(ValidationError, match="discarded"):
         imports.risk_import_apply(by=navigator, risk_import=discarded)
     assert not RiskScore.objects.exists()
