@@ -22,10 +22,12 @@ COPY . .
 
 # collectstatic loads the settings, which insist on a SECRET_KEY: give it a
 # throwaway one that is used for nothing and not kept in the image. The app
-# may write only to var/mail (mail when EMAIL_URL is unset) and var/celery.
+# may write only to var/mail (mail when EMAIL_URL is unset), var/celery and
+# var/exports (report exports written in the background; a shared volume in
+# docker-compose.yml, so that web and worker see the same files).
 RUN SECRET_KEY=collectstatic-only-not-a-secret python manage.py collectstatic --noinput --verbosity 0 \
-    && mkdir -p var/mail var/celery \
-    && chown mdtcare:mdtcare var/mail var/celery
+    && mkdir -p var/mail var/celery var/exports \
+    && chown mdtcare:mdtcare var/mail var/celery var/exports
 
 USER mdtcare
 EXPOSE 8000

@@ -279,7 +279,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "meetings.meeting_reminders",
         "schedule": crontab(hour=REMINDERS_HOUR, minute=0),
     },
+    # Report exports past their keeping time are deleted, with their files.
+    "report-exports-expire": {
+        "task": "reports.exports_expire",
+        "schedule": crontab(minute=15),
+    },
 }
+
+# Report exports (mdtcare/reports/background.py): an export of at most this
+# many rows streams within the request; a larger one is written by the
+# worker into this folder (shared by web and worker) and kept this many hours.
+REPORT_EXPORT_INLINE_ROWS = env.int("REPORT_EXPORT_INLINE_ROWS", default=50_000)
+REPORT_EXPORT_DIR = Path(env.str("REPORT_EXPORT_DIR", default=str(VAR_DIR / "exports")))
+REPORT_EXPORT_KEEP_HOURS = env.int("REPORT_EXPORT_KEEP_HOURS", default=24)
 
 # Cache (rate limits): shared Redis when there is one, so every web replica
 # counts the same; the demo's single process uses local memory.

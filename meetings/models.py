@@ -380,6 +380,8 @@ class Action(BaseModel):
         indexes = [
             # A worklist: WHERE owner_id = … AND status IN (open, in_progress) ORDER BY due_on.
             models.Index(fields=["owner", "status", "due_on"], name="meetings_action_owner"),
+            # Reports: actions created in a range of months (monthly activity, the export).
+            models.Index(fields=["created_at"], name="meetings_action_created"),
             # Overdue digests: WHERE status IN (…) AND due_on < today.
             models.Index(fields=["status", "due_on"], name="meetings_action_due"),
             # A person's actions: WHERE patient_id = ….

@@ -7,6 +7,7 @@ from careplans.api import AssessmentViewSet
 from careplans.plans_api import CarePlanViewSet
 from mdtcare.api.views import TokenView
 from mdtcare.notifications.api import NotificationViewSet
+from mdtcare.reports import api_exports
 from mdtcare.reports.api import MonthlyActivityView
 from meetings.api import ActionViewSet, MeetingViewSet
 from patients.api import PatientViewSet, RegisterEntryViewSet
@@ -38,5 +39,6 @@ urlpatterns = [
         name="api-docs",
     ),
     path("reports/monthly-activity/", MonthlyActivityView.as_view(), name="api-monthly-activity"),
+    *api_exports.urlpatterns,
     path("", include(router.urls)),
 ]

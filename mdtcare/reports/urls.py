@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mdtcare.reports import urls_evaluation
+from mdtcare.reports import urls_evaluation, urls_exports
 from mdtcare.reports.views import activity
 
 app_name = "reports"
@@ -13,4 +13,5 @@ urlpatterns = [
         name="monthly_activity_export",
     ),
     *urls_evaluation.urlpatterns,
+    *urls_exports.urlpatterns,
 ]
