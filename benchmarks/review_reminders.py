@@ -24,18 +24,19 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
-import platform
 import random
 import statistics
 import sys
 import time
-import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = Path(__file__).resolve().parent / "results"
+if str(ROOT) not in sys.path:  # run as a script: benchmarks/ is on the path, the root not
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import common  # noqa: E402
+
+RESULTS = common.RESULTS
 SEED = 20260310
 
 
@@ -46,47 +47,6 @@ def parse_args():
     parser.add_argument("--batch-size", type=int, default=None, help="REMINDER_BATCH_SIZE")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     return parser.parse_args()
-
-
-def _server_urls(name: str) -> tuple[str, str]:
-    """(the maintenance database's URL, the throwaway database's URL)."""
-    url = os.environ.get("DATABASE_URL", "")
-    parts = urlsplit(url)
-    if parts.scheme not in ("postgres", "postgresql", "pgsql"):
-        sys.exit("Set DATABASE_URL to a PostgreSQL server, e.g. postgres://postgres@127.0.0.1/x")
-    maintenance = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
-    return maintenance, urlunsplit(parts._replace(path=f"/{name}"))
-
-
-def _admin(maintenance_url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(maintenance_url, autocommit=True) as conn:
-        conn.execute(sql)
-
-
-# --- loading -----------------------------------------------------------------------------
-
-
-def _copy(model, objects) -> int:
-    """COPY unsaved model instances into the model's table (every concrete
-    column, values as Django would save them)."""
-    from django.db import connection
-
-    fields = model._meta.concrete_fields
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    table = connection.ops.quote_name(model._meta.db_table)
-    count = 0
-    with (
-        connection.cursor() as cursor,
-        cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
-    ):
-        for obj in objects:
-            copy.write_row(
-                [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields]
-            )
-            count += 1
-    return count
 
 
 def load(*, plans: int, today: dt.date) -> dict:
@@ -106,19 +66,22 @@ def load(*, plans: int, today: dt.date) -> dict:
     rng = random.Random(SEED)
     now = timezone.now()
     people = plans // 2
-    with transaction.atomic(), connection.cursor() as cursor:
+    with (
+        transaction.atomic(),
+        connection.cursor() as cursor,
         # Loading only: no change-history rows (the audit triggers) for the
         # made-up data; foreign keys are right by construction.
-        cursor.execute("SET LOCAL session_replication_role = replica")
+        common.audit_triggers_skipped(cursor),
+    ):
         network = Network(name="Bench", code="bench")
-        _copy(Network, [network])
+        common.copy_models(Network, [network])
         practices = [
             Organisation(
                 name=f"Practice {n}", type="gp_practice", ods_code=f"B{n:05d}", network=network
             )
             for n in range(20)
         ]
-        _copy(Organisation, practices)
+        common.copy_models(Organisation, practices)
         users = [
             User(
                 username=f"user{n}",
@@ -129,7 +92,7 @@ def load(*, plans: int, today: dt.date) -> dict:
             )
             for n in range(300)
         ]
-        _copy(User, users)
+        common.copy_models(User, users)
         leads, navigators = users[:240], users[240:]
         patients = [
             Patient(
@@ -143,7 +106,7 @@ def load(*, plans: int, today: dt.date) -> dict:
             )
             for n in range(people)
         ]
-        _copy(Patient, patients)
+        common.copy_models(Patient, patients)
         entries = [
             RegisterEntry(
                 patient=patient,
@@ -157,7 +120,7 @@ def load(*, plans: int, today: dt.date) -> dict:
             )
             for patient in patients
         ]
-        _copy(RegisterEntry, entries)
+        common.copy_models(RegisterEntry, entries)
 
         def plan(entry, number, status, review_on):
             in_force_once = status not in ("draft", "proposed")
@@ -186,7 +149,7 @@ def load(*, plans: int, today: dt.date) -> dict:
                     yield plan(entry, 1, rng.choice(["ratified", "shared"]), review_on)
                     yield plan(entry, 2, rng.choice(["draft", "proposed"]), review_on)
 
-        made = _copy(CarePlan, versions())
+        made = common.copy_models(CarePlan, versions())
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     return {"plans": made, "people": people, "users": len(users)}
@@ -286,31 +249,11 @@ def table(results: list[dict], plain_seconds: float) -> str:
 
 def main() -> None:
     args = parse_args()
-    maintenance_url, bench_url = _server_urls(args.database)
-    sys.path.insert(0, str(ROOT))
-    os.environ["DATABASE_URL"] = bench_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mdtcare.settings")
-    os.environ.setdefault("SECRET_KEY", "benchmark-only-" + uuid.uuid4().hex)
-    # No broker or shared cache: the job's delivery tasks are queued in memory.
-    os.environ.pop("REDIS_URL", None)
-    os.environ["CELERY_BROKER_URL"] = "memory://"
-    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "false"
-    os.environ["LOG_LEVEL"] = "ERROR"
-
-    print(f"Creating the database {args.database}", flush=True)
-    _admin(maintenance_url, f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
-    _admin(maintenance_url, f'CREATE DATABASE "{args.database}"')
-    try:
-        import django
-
-        django.setup()
+    started = time.perf_counter()
+    with common.throwaway_database(args.database, keep=args.keep):
         from django.conf import settings
-        from django.core.management import call_command
-        from django.db import connection
         from django.utils import timezone
 
-        started = time.perf_counter()
-        call_command("migrate", verbosity=0)
         today = timezone.localdate()
         loaded = load(plans=args.plans, today=today)
         build_seconds = time.perf_counter() - started
@@ -318,9 +261,6 @@ def main() -> None:
 
         batch_size = args.batch_size or settings.REMINDER_BATCH_SIZE
         results, explain = measure(today=today, batch_size=batch_size)
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW server_version")
-            server = cursor.fetchone()[0]
         markdown = report(
             results=results,
             explain=explain,
@@ -328,7 +268,6 @@ def main() -> None:
             today=today,
             batch_size=batch_size,
             windows=settings.REMINDER_WINDOWS,
-            server=server,
         )
         print()
         print(markdown)
@@ -336,26 +275,17 @@ def main() -> None:
         path = RESULTS / f"review-reminders-{dt.date.today().isoformat()}.md"
         path.write_text(markdown + "\n")
         print(f"\nWritten to {path.relative_to(ROOT)}")
-    finally:
-        if "django" in sys.modules:
-            from django.db import connections
-
-            connections.close_all()
-        if not args.keep:
-            _admin(maintenance_url, f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
-            print(f"Dropped the database {args.database}")
 
 
-def report(*, results, explain, loaded, today, batch_size, windows, server) -> str:
+def report(*, results, explain, loaded, today, batch_size, windows) -> str:
     return "\n".join(
         [
             f"# Review reminders benchmark, {dt.date.today().isoformat()}",
             "",
             f"{loaded['plans']:,} care plans ({loaded['people']:,} people, one episode and two "
             f"plan versions each), {loaded['users']} practitioners; reminders for {today} with "
-            f"windows {windows} days and batches of {batch_size} plans. PostgreSQL {server}, "
-            f"Python {platform.python_version()}, {os.cpu_count()} CPUs (load average "
-            f"{os.getloadavg()[0]:.1f} at the end). Times are wall-clock on the same machine and "
+            f"windows {windows} days and batches of {batch_size} plans. "
+            f"{common.machine_description()}. Times are wall-clock on the same machine and "
             "database; the plain selection and the job's second run on the same day are the "
             "median of 5 runs.",
             "",
