@@ -503,7 +503,8 @@ def _reviews(scope: _Scope) -> None:
         )
         .exclude(entry__closed_on__lt=F("next_review_on"))
         .annotate(ratified_on=TruncDate("ratified_at"))
-        .annotate(done=Exists(discussed) | Exists(reassessed) | Exists(replaced))
+        # Cheapest and most often true first: PostgreSQL stops at the first.
+        .annotate(done=Exists(reassessed) | Exists(replaced) | Exists(discussed))
         .annotate(_month=TruncMonth("next_review_on"))
         .values(_PRACTICE_NETWORK, "_month")
         .annotate(due=Count("pk"), on_time=Count("pk", filter=Q(done=True)))
