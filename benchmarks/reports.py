@@ -205,12 +205,18 @@ def _export_csv(export) -> tuple[int, int, float]:
     from mdtcare.core.exports import csv_lines
 
     sink = _Sink()
-    started = time.perf_counter()
     rows = 0
-    for line in csv_lines(export.header, export.rows()):
-        sink.write(line.encode("utf-8"))
-        rows += 1
-    return rows - 1, sink.size, time.perf_counter() - started  # less the header and BOM
+
+    def counted():
+        nonlocal rows
+        for row in export.rows():
+            rows += 1
+            yield row
+
+    started = time.perf_counter()
+    for chunk in csv_lines(export.header, counted()):
+        sink.write(chunk.encode("utf-8"))
+    return rows, sink.size, time.perf_counter() - started
 
 
 def _copy_csv(export) -> tuple[int, int, float]:

@@ -5,12 +5,17 @@ does not grow with its rows."""
 from __future__ import annotations
 
 import csv
+import io
+import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from typing import IO
 
 from django.http import StreamingHttpResponse
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_FIRST = frozenset(_FORMULA_STARTS)
+# Rows written to a CSV download at a time: one chunk of the response.
+CSV_CHUNK_ROWS = 500
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -22,25 +27,27 @@ def cell_safe(value):
 
 
 def csv_safe(values):
-    return [cell_safe(value) for value in values]
-
-
-class _Echo:
-    """A file-like object whose ``write`` hands back the line, so that
-    ``csv.writer`` can feed a streaming response."""
-
-    def write(self, value):
-        return value
+    # cell_safe, inlined: it runs for every cell of a million-row export.
+    return [
+        "'" + value if value.__class__ is str and value[:1] in _FORMULA_FIRST else value
+        for value in values
+    ]
 
 
 def csv_lines(header: Sequence, rows: Iterable[Sequence]) -> Iterator[str]:
-    """The lines of a CSV file, formula-safe, starting with a byte-order
-    mark so that Excel reads it as UTF-8 (names such as Siân or Zoë)."""
-    writer = csv.writer(_Echo())
-    yield "\ufeff"
-    yield writer.writerow(csv_safe(header))
-    for row in rows:
-        yield writer.writerow(csv_safe(row))
+    """A CSV file in chunks of lines, formula-safe, starting with a
+    byte-order mark so that Excel reads it as UTF-8 (names such as Siân or
+    Zoë). Lines go out ``CSV_CHUNK_ROWS`` at a time: fewer, larger writes."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(csv_safe(header))
+    yield "\ufeff" + buffer.getvalue()
+    rows = iter(rows)
+    while chunk := list(itertools.islice(rows, CSV_CHUNK_ROWS)):
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerows(csv_safe(row) for row in chunk)
+        yield buffer.getvalue()
 
 
 def csv_response(filename: str, header: Sequence, rows: Iterable[Sequence]):
