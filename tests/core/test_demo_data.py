@@ -17,13 +17,14 @@ from mdtcare.accounts.models import Membership, Organisation, Profession, User
 from mdtcare.core import demo, nhs_number
 from mdtcare.notifications.models import Notification
 from patients.models import EntryStatus, Patient, RegisterEntry
+from tests.demo_snapshot import demo_restore
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def loaded():
-    demo.demo_data_load(today=dt.date(2026, 3, 1))
+    demo_restore(dt.date(2026, 3, 1))
 
 
 def test_loading_twice_changes_nothing_the_second_time(loaded):

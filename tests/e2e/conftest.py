@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.demo_snapshot import demo_restore
+
 # Playwright's sync API runs an event loop in this thread; the ORM calls the
 # tests make around it are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -51,9 +53,7 @@ def browser():
 @pytest.fixture
 def demo_site(live_server, transactional_db):
     """The live server with the demo data set, as `make demo` has it."""
-    from mdtcare.core.demo import demo_data_load
-
-    demo_data_load()
+    demo_restore()
     return live_server
 
 

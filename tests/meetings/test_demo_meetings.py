@@ -17,6 +17,7 @@ from mdtcare.core import demo
 from meetings.models import Action, AgendaItem, Attendance, Discussion, Meeting, MeetingSeries
 from meetings.selectors import agenda_proposals
 from patients.models import EntryStatus, Patient, RegisterEntry
+from tests.demo_snapshot import demo_restore
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +27,7 @@ NETWORKS = ("north", "south")
 
 @pytest.fixture
 def loaded():
-    demo.demo_data_load(today=TODAY)
+    demo_restore(TODAY)
 
 
 def _discussions(network: str):

@@ -8,11 +8,11 @@ from collections import Counter, defaultdict
 import pytest
 from django.db.models import Min
 
-from mdtcare.core import demo
 from meetings.models import Discussion
 from patients.demo_activity import hospital_activity_load
 from patients.imports import ACTIVITY_COUNTS
 from patients.models import HospitalActivity, Patient
+from tests.demo_snapshot import demo_restore
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +24,7 @@ LAST_MONTH = dt.date(2026, 2, 1)
 def loaded():
     """The demo data set with its activity, whether or not demo_data_load
     already loads it."""
-    demo.demo_data_load(today=TODAY)
+    demo_restore(TODAY)
     hospital_activity_load(today=TODAY)
 
 

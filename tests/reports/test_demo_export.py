@@ -12,8 +12,8 @@ import time_machine
 from django.urls import reverse
 
 from mdtcare.accounts.models import Membership, Network, User
-from mdtcare.core import demo
 from mdtcare.reports.activity import FIGURES
+from tests.demo_snapshot import demo_restore
 from tests.patients.test_gate import _verify_second_factor
 from tests.reports.builders import london
 
@@ -68,7 +68,7 @@ class _Tables(HTMLParser):
 @pytest.fixture
 def demo_admin(client):
     with time_machine.travel(london(TODAY.year, TODAY.month, TODAY.day), tick=False):
-        demo.demo_data_load(today=TODAY)
+        demo_restore(TODAY)
         admin = User.objects.get(username="admin")
         # Reporting on both networks: the admin is given South too.
         Membership.objects.get_or_create(
