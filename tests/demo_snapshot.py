@@ -7,10 +7,13 @@ for a given ``today``, keeps a copy of every table in memory (PostgreSQL
 ``COPY … TO STDOUT``), and afterwards puts that copy back instead of loading
 again: the tables are emptied and filled with ``COPY … FROM STDIN`` in one
 transaction, with the triggers and foreign-key checks off (the copy is the
-demo's own, whole and consistent, change history included), and the
-sequences moved past the restored ids. Inside a test's transaction the
-restore is rolled back with it; under ``transactional_db`` it is committed,
-and the test's flush empties the tables afterwards.
+demo's own, whole and consistent, change history included). Sequences are
+left alone: they only go up in a test database (a flush does not restart
+them), and the restored ids were drawn from them, so a row made after a
+restore never reuses an id, not even one that a task queued by an earlier
+test still carries. Inside a test's transaction the restore is rolled back
+with it; under ``transactional_db`` it is committed, and the test's flush
+empties the tables afterwards.
 
 The result is the database a fresh load gives, row for row, ids included.
 On databases other than PostgreSQL it simply loads every time.
@@ -21,9 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
-from django.core.management.color import no_style
 from django.db import connection, transaction
 
 # Never emptied or restored: written by migrate, the same in every state.
@@ -83,8 +84,6 @@ def _put_back(snapshot: _Snapshot) -> None:
         for table, data in snapshot.rows.items():
             with cursor.cursor.copy(f"COPY {quote(table)} FROM STDIN") as copy:
                 copy.write(data)
-        for sql in connection.ops.sequence_reset_sql(no_style(), apps.get_models()):
-            cursor.execute(sql)
         cursor.execute("SET LOCAL session_replication_role = DEFAULT")
     # Content type ids are the snapshot's now, not those a flush made.
     ContentType.objects.clear_cache()
