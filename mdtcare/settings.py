@@ -412,7 +412,10 @@ LOGGING = {
 }
 
 # Risk stratification: the case-finding list shows people whose latest risk
-# score is at or above this (0-100); an uploaded score file may be at most
-# this many bytes (5 MB by default).
+# score is at or above this (0-100).
 CASE_FINDING_THRESHOLD = env.int("CASE_FINDING_THRESHOLD", default=80)
-RISK_IMPORT_MAX_BYTES = env.int("RISK_IMPORT_MAX_BYTES", default=5 * 1024 * 1024)
+# The largest file any CSV import accepts (risk scores, hospital activity), in
+# bytes. RISK_IMPORT_MAX_BYTES is its earlier name, still read.
+IMPORT_MAX_BYTES = env.int(
+    "IMPORT_MAX_BYTES", default=env.int("RISK_IMPORT_MAX_BYTES", default=5 * 1024 * 1024)
+)

@@ -398,9 +398,10 @@ class EntryStatusChange(AppendOnlyModel):
         return f"{self.from_status or 'new'} → {self.to_status}"
 
 
-class RiskImport(BaseModel):
-    """An uploaded risk-stratification file: validated whole first, applied
-    only when the user confirms, and then only its valid rows."""
+class FileImport(BaseModel):
+    """An uploaded file: validated whole first, applied only when the user
+    confirms, and then only its valid rows. Each kind says what its valid
+    rows hold."""
 
     class Status(models.TextChoices):
         VALIDATED = "validated", "Checked, waiting for confirmation"
@@ -410,7 +411,7 @@ class RiskImport(BaseModel):
     filename = models.CharField(max_length=255)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.VALIDATED)
     row_count = models.PositiveIntegerField(default=0)
-    # Valid rows as [line, nhs_number, score, frailty_category, scored_on (ISO)].
+    # The valid rows, each a list beginning with its line number.
     valid_rows = models.JSONField(default=list)
     # Bad rows as [line, reason]; file-level problems have line 0.
     errors = models.JSONField(default=list)
@@ -421,16 +422,22 @@ class RiskImport(BaseModel):
     matched_count = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
+        abstract = True
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(status__in=["validated", "applied", "discarded"]),
-                name="patients_riskimport_status_valid",
+                name="%(app_label)s_%(class)s_status_valid",
             ),
         ]
 
     def __str__(self):
         return f"{self.filename} ({self.status})"
+
+
+class RiskImport(FileImport):
+    """An uploaded risk-stratification file. Valid rows are
+    [line, nhs_number, score, frailty_category, scored_on (ISO)]."""
 
 
 @audited
@@ -468,36 +475,8 @@ class HospitalActivity(BaseModel):
         return f"{self.month:%Y-%m}"
 
 
-class HospitalActivityImport(BaseModel):
-    """An uploaded file of hospital activity (one row per person per month):
-    validated whole first, applied only when the user confirms, and then
-    only its valid rows. Its life cycle is the risk import's."""
-
-    Status = RiskImport.Status
-
-    filename = models.CharField(max_length=255)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.VALIDATED)
-    row_count = models.PositiveIntegerField(default=0)
-    # Valid rows as [line, nhs_number, month (ISO, first day), ae_attendances,
-    # non_elective_admissions, elective_admissions, outpatient_attendances, bed_days].
-    valid_rows = models.JSONField(default=list)
-    # Bad rows as [line, reason]; file-level problems have line 0.
-    errors = models.JSONField(default=list)
-    # Columns of the file that the import does not use.
-    ignored_columns = models.JSONField(default=list)
-    applied_at = models.DateTimeField(null=True, blank=True)
-    # How many valid rows (person-months) matched a patient the uploader may
-    # see, when applied.
-    matched_count = models.PositiveIntegerField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(status__in=["validated", "applied", "discarded"]),
-                name="patients_hospitalactivityimport_status_valid",
-            ),
-        ]
-
-    def __str__(self):
-        return f"{self.filename} ({self.status})"
+class HospitalActivityImport(FileImport):
+    """An uploaded file of hospital activity (one row per person per month).
+    Valid rows are [line, nhs_number, month (ISO, first day), ae_attendances,
+    non_elective_admissions, elective_admissions, outpatient_attendances,
+    bed_days]; matched rows are person-months."""

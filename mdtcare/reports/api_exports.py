@@ -12,7 +12,6 @@ Each answer writes one access event; a refusal writes none.
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.http import FileResponse, Http404
 from django.urls import path, reverse
 from drf_spectacular.types import OpenApiTypes
@@ -27,7 +26,7 @@ from mdtcare.core.exports import XLSX_CONTENT_TYPE
 from mdtcare.reports import background
 from mdtcare.reports.access import networks_chosen
 from mdtcare.reports.models import ReportExport
-from mdtcare.reports.views.exports import export_file_response
+from mdtcare.reports.views.exports import actions_export_ask, export_file_response
 
 CSV_CONTENT_TYPE = "text/csv"
 
@@ -137,20 +136,7 @@ class ActionsExportView(APIView):
             to_text=request.query_params.get("to"),
             fmt=request.query_params.get("format"),
         )
-        with transaction.atomic():
-            decision = background.export_request(
-                by=request.user,
-                kind=ReportExport.Kind.ACTIONS,
-                fmt=fmt,
-                networks=chosen,
-                first=first,
-                last=last,
-            )
-            access_record(
-                request=request,
-                what="report.actions.export",
-                network_ids={network.pk for network in chosen},
-            )
+        decision = actions_export_ask(request, chosen=chosen, first=first, last=last, fmt=fmt)
         if not decision.queued:
             return export_file_response(decision.detail, fmt)
         data = ReportExportSerializer(decision.export, context={"request": request}).data

@@ -21,19 +21,28 @@ class MonthRangeForm(forms.Form):
         help_text="None ticked means all of yours.",
     )
 
-    def __init__(self, data, *, networks, default_months: int = 12):
+    def __init__(
+        self,
+        data,
+        *,
+        networks,
+        default_months: int = 12,
+        month_labels: tuple[str, str] = ("From month", "To month"),
+    ):
         super().__init__(data)
         self.default_months = default_months
         self.fields["network"].choices = [(network.code, network.name) for network in networks]
-        for name, label, example in (
-            ("from", "From month", "2026-03"),
-            ("to", "To month", "2026-08"),
+        # "from" is a Python keyword, so the months are added by name.
+        for name, label, example in zip(
+            ("from", "to"), month_labels, ("2026-03", "2026-08"), strict=True
         ):
             self.fields[name] = forms.CharField(
                 label=label,
                 required=False,
                 help_text=f"Year and month, for example {example}",
-                widget=forms.TextInput(attrs={"class": "nhsuk-input--width-10"}),
+                widget=forms.TextInput(
+                    attrs={"class": "nhsuk-input--width-10", "spellcheck": "false"}
+                ),
             )
 
     def clean(self):

@@ -108,3 +108,19 @@ def log_in(page, username, password="mdtcare-demo"):
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
+
+
+def admin_logs_in(page, username="admin"):
+    """Log in as a service admin, setting up the authenticator app the first
+    time (the code worked out from the device the set-up page made), to the
+    admin's Activity page."""
+    from django_otp.oath import totp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+    from playwright.sync_api import expect
+
+    log_in(page, username)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Set up your authenticator app")
+    device = TOTPDevice.objects.get(user__username=username)
+    page.get_by_label("Security code").fill(f"{totp(device.bin_key):06d}")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Activity")

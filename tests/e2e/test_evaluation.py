@@ -15,8 +15,6 @@ from pathlib import Path
 
 import pytest
 from django.utils import timezone
-from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
 from mdtcare.accounts.models import Network
@@ -24,7 +22,7 @@ from mdtcare.reports.evaluation import default_months, outcome_evaluation
 from mdtcare.reports.months import Month
 from meetings.models import Discussion
 from patients.models import HospitalActivity, Patient
-from tests.e2e.conftest import SCREENSHOTS, log_in
+from tests.e2e.conftest import SCREENSHOTS, admin_logs_in, log_in
 
 
 @pytest.fixture
@@ -53,15 +51,6 @@ def north_activity(demo_site):
     HospitalActivity.objects.bulk_create(rows, ignore_conflicts=True)
     assert rows, "the demo has people first discussed in the default months"
     return first, last
-
-
-def _two_factor_log_in(page):
-    log_in(page, "admin")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Set up your authenticator app")
-    device = TOTPDevice.objects.get(user__username="admin")
-    page.get_by_label("Security code").fill(f"{totp(device.bin_key):06d}")
-    page.get_by_role("button", name="Continue").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Activity")
 
 
 def _expected_rows(first: Month, last: Month):
@@ -102,7 +91,7 @@ def test_the_admin_evaluates_north_and_downloads_the_figures(page, look_at, nort
     default_first, default_last = north_activity
     errors = []
     page.on("console", lambda message: message.type == "error" and errors.append(message.text))
-    _two_factor_log_in(page)
+    admin_logs_in(page)
 
     # The default cohort: first discussions in the latest year with 12
     # months after.

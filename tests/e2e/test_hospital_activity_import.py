@@ -4,12 +4,10 @@ JavaScript, a navigator does the same."""
 
 import datetime as dt
 
-from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
 from patients.models import HospitalActivity, Patient
-from tests.e2e.conftest import log_in
+from tests.e2e.conftest import admin_logs_in, log_in
 
 
 def _activity_file(tmp_path):
@@ -42,12 +40,7 @@ def test_admin_imports_hospital_activity_and_sees_how_many_rows_were_imported(
 ):
     activity, first, last_month = _activity_file(tmp_path)
     settings.TWO_FACTOR_REQUIRED_FOR = "admins"
-    log_in(page, "admin")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Set up your authenticator app")
-    device = TOTPDevice.objects.get(user__username="admin")
-    page.get_by_label("Security code").fill(f"{totp(device.bin_key):06d}")
-    page.get_by_role("button", name="Continue").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Activity")
+    admin_logs_in(page)
 
     page.get_by_role("navigation", name="Menu").get_by_role(
         "link", name="Hospital activity import"

@@ -14,23 +14,12 @@ import io
 from pathlib import Path
 
 import openpyxl
-from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
 from mdtcare.accounts.models import Network
 from mdtcare.reports.activity import FIGURES, monthly_activity
 from mdtcare.reports.months import Month
-from tests.e2e.conftest import log_in
-
-
-def _admin_logs_in(page):
-    log_in(page, "admin")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Set up your authenticator app")
-    device = TOTPDevice.objects.get(user__username="admin")
-    page.get_by_label("Security code").fill(f"{totp(device.bin_key):06d}")
-    page.get_by_role("button", name="Continue").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Activity")
+from tests.e2e.conftest import admin_logs_in
 
 
 def _expected(first: Month, last: Month):
@@ -42,7 +31,7 @@ def _expected(first: Month, last: Month):
 def test_the_admin_reads_and_downloads_the_monthly_activity(page, look_at):
     errors = []
     page.on("console", lambda message: message.type == "error" and errors.append(message.text))
-    _admin_logs_in(page)
+    admin_logs_in(page)
     this_month = Month.current()
     north, report = _expected(this_month.plus(-1), this_month)
 

@@ -308,7 +308,7 @@ def test_a_wrongly_encoded_file_is_told_to_be_saved_as_csv_utf8(navigator):
 
 
 def test_a_file_over_the_size_limit_is_refused_naming_the_limit(navigator, settings):
-    settings.RISK_IMPORT_MAX_BYTES = 1024
+    settings.IMPORT_MAX_BYTES = 1024
 
     activity_import = validate(navigator, csv_file(*["9990000018,2026-02,0,0,0,0,0"] * 50))
 
@@ -418,7 +418,7 @@ def test_a_failure_part_way_saves_nothing(navigator, practice_a, monkeypatch):
     activity_import = validate(
         navigator, csv_file(*(f"{p.nhs_number},2026-02,1,0,0,0,0" for p in people))
     )
-    monkeypatch.setattr(imports, "BATCH_SIZE", 2)
+    monkeypatch.setattr(imports.activity, "BATCH_SIZE", 2)
     upsert, calls = HospitalActivity.objects.bulk_create, []
 
     def second_batch_fails(*args, **kwargs):
@@ -439,7 +439,7 @@ def test_a_failure_part_way_saves_nothing(navigator, practice_a, monkeypatch):
 
 def test_rows_are_applied_in_batches(navigator, practice_a, monkeypatch):
     people = PatientFactory.create_batch(5, practice=practice_a)
-    monkeypatch.setattr(imports, "BATCH_SIZE", 2)
+    monkeypatch.setattr(imports.activity, "BATCH_SIZE", 2)
 
     applied = apply(
         navigator,

@@ -329,7 +329,7 @@ def test_a_wrongly_encoded_file_is_told_to_be_saved_as_csv_utf8(navigator, encod
 
 
 def test_a_file_over_the_size_limit_is_refused_naming_the_limit(navigator, settings):
-    settings.RISK_IMPORT_MAX_BYTES = 1024
+    settings.IMPORT_MAX_BYTES = 1024
 
     risk_import = validate(navigator, csv_file(*["9990000026,85,,2026-03-01"] * 50))
 
@@ -339,7 +339,7 @@ def test_a_file_over_the_size_limit_is_refused_naming_the_limit(navigator, setti
 
 
 def test_the_size_limit_is_five_megabytes_by_default(settings):
-    del settings.RISK_IMPORT_MAX_BYTES
+    del settings.IMPORT_MAX_BYTES
 
     assert imports.max_upload_bytes() == 5 * 1024 * 1024
     assert imports.size_label(imports.max_upload_bytes()) == "5 MB"
@@ -766,7 +766,7 @@ def test_a_file_that_cannot_be_read_is_explained_on_the_upload_page(
 
 
 def test_an_oversized_upload_is_explained_on_the_upload_page(client, navigator, settings):
-    settings.RISK_IMPORT_MAX_BYTES = 100
+    settings.IMPORT_MAX_BYTES = 100
     client.force_login(navigator)
 
     response = upload(client, csv_file(*["9990000026,85,,2026-03-01"] * 100))

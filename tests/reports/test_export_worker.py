@@ -10,11 +10,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import os
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -25,9 +20,9 @@ from mdtcare.reports.models import ReportExport
 from meetings.models import Action
 from tests.factories import PatientFactory
 from tests.reports.builders import utc
+from tests.workers import wait_for, worker_process_running
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-ROOT = Path(__file__).resolve().parents[2]
 ASK = {"from": "2026-04", "to": "2026-04", "network": "north", "format": "csv"}
 
 
@@ -64,53 +59,11 @@ def thread_worker(export_folder):
 
 
 @pytest.fixture
-def worker_process(settings, export_folder, tmp_path):
-    if connection.vendor != "postgresql":
-        pytest.skip("a worker process reads the test database through a database server")
-    database = connection.settings_dict
+def worker_process(export_folder, tmp_path):
     log = tmp_path / "worker.log"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "mdtcare.settings",
-        "SECRET_KEY": "worker-process-test-key-0123456789abcdefghijklmnopqrstuvwxyz",
-        "DATABASE_URL": (
-            f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:"
-            f"{database['PORT'] or 5432}/{database['NAME']}"
-        ),
-        "REDIS_URL": settings.CELERY_BROKER_URL,
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-        # The worker writes where the web (this test) reads.
-        "REPORT_EXPORT_DIR": str(export_folder),
-    }
-    with log.open("w") as output:
-        worker = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "celery", "-A", "mdtcare", "worker"),
-                *("--pool", "solo", "--loglevel", "INFO"),
-                *("--without-gossip", "--without-mingle", "--without-heartbeat"),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
+    # The worker writes where the web (this test) reads.
+    with worker_process_running(log, REPORT_EXPORT_DIR=str(export_folder)) as worker:
         yield worker, log
-    finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-
-
-def _wait_for(condition, *, seconds=60):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.5)
-    return False
 
 
 def _ask_wait_and_download(client, chair, export_folder, log=None):
@@ -121,7 +74,7 @@ def _ask_wait_and_download(client, chair, export_folder, log=None):
     assert response.status_code == 302
     export = ReportExport.objects.get()
     assert response["Location"] == f"/reports/exports/{export.pk}/"
-    finished = _wait_for(
+    finished = wait_for(
         lambda: ReportExport.objects.filter(
             pk=export.pk, status__in=[ReportExport.Status.READY, ReportExport.Status.FAILED]
         ).exists()

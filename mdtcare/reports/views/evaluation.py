@@ -3,7 +3,6 @@ ask ``mdtcare.reports.evaluation`` for the figures, render them."""
 
 from __future__ import annotations
 
-from django import forms
 from django.core.exceptions import ValidationError
 from django.shortcuts import render
 from django.urls import reverse
@@ -17,45 +16,8 @@ from mdtcare.audit.services import access_record
 from mdtcare.core.exports import csv_response
 from mdtcare.reports import evaluation as rules
 from mdtcare.reports.access import networks_chosen
-from mdtcare.reports.months import Month, month_range
-
-MONTH_HINT = "Year and month, for example 2025-04"
-
-
-class EvaluationForm(forms.Form):
-    """The cohort: which networks, and the months of the first discussions.
-    The months are checked by ``month_range`` (well-formed, not in the
-    future, from not after to)."""
-
-    network = forms.MultipleChoiceField(
-        label="Networks",
-        help_text="All your networks when none is ticked",
-        widget=forms.CheckboxSelectMultiple,
-        required=False,
-    )
-
-    def __init__(self, *args, networks, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["network"].choices = [(network.code, network.name) for network in networks]
-        # "from" is a Python keyword, so these two are added by name.
-        for name, label in [("from", "First discussed from"), ("to", "First discussed to")]:
-            self.fields[name] = forms.CharField(
-                label=label,
-                help_text=MONTH_HINT,
-                # Never empty: a month left blank is given its default.
-                required=True,
-                widget=forms.TextInput(
-                    attrs={"class": "nhsuk-input--width-10", "spellcheck": "false"}
-                ),
-            )
-
-    def clean(self):
-        cleaned = super().clean()
-        try:
-            cleaned["months"] = month_range(cleaned.get("from"), cleaned.get("to"))
-        except ValidationError as error:
-            self.add_error(None, error)  # a dict of "from" / "to" messages
-        return cleaned
+from mdtcare.reports.forms import MonthRangeForm
+from mdtcare.reports.months import Month
 
 
 def _report_networks(request):
@@ -96,12 +58,14 @@ def _cohort(request):
     form has errors)."""
     chosen = _chosen(request)
     today = timezone.localdate()
-    form = EvaluationForm(
-        _form_data(request, chosen, today=today), networks=_report_networks(request)
+    form = MonthRangeForm(
+        _form_data(request, chosen, today=today),
+        networks=_report_networks(request),
+        month_labels=("First discussed from", "First discussed to"),
     )
     evaluation = None
     if form.is_valid():
-        first, last = form.cleaned_data["months"]
+        first, last = form.cleaned_data["first"], form.cleaned_data["last"]
         evaluation = rules.outcome_evaluation(networks=chosen, first=first, last=last, today=today)
     return chosen, form, evaluation
 

@@ -125,6 +125,16 @@ def actions_export(request):
         form = ActionsExportForm(request.GET, networks=allowed)
         form.is_valid()
         return _form_page(request, form, chosen, status=400)
+    decision = actions_export_ask(request, chosen=chosen, first=first, last=last, fmt=fmt)
+    if decision.queued:
+        return redirect("reports:export", decision.export.pk)
+    return export_file_response(decision.detail, fmt)
+
+
+def actions_export_ask(request, *, chosen, first, last, fmt) -> background.ExportDecision:
+    """The actions export asked for (to send now or queued, as
+    ``background.export_request`` decides) and its access event, together;
+    for the site and the API."""
     with transaction.atomic():
         decision = background.export_request(
             by=request.user,
@@ -140,9 +150,7 @@ def actions_export(request):
             what="report.actions.export",
             network_ids={network.pk for network in chosen},
         )
-    if decision.queued:
-        return redirect("reports:export", decision.export.pk)
-    return export_file_response(decision.detail, fmt)
+    return decision
 
 
 def export_file_response(detail, fmt: str):
