@@ -5,6 +5,7 @@ actions). Serializers parse and name their writable fields; every rule is in
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Prefetch
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
@@ -17,7 +18,7 @@ from mdtcare.accounts.models import Organisation, User
 from mdtcare.api.views import GatedReadOnlyViewSet
 from mdtcare.core import nhs_number
 from patients import services
-from patients.models import Patient, RegisterEntry
+from patients.models import Patient, PatientCondition, RegisterEntry
 from patients.selectors import patient_search_filter
 
 
@@ -109,7 +110,10 @@ class PatientSearchFilter(SearchFilter):
 
 class PatientViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, GatedReadOnlyViewSet):
     serializer_class = PatientSerializer
-    gated_queryset = Patient.objects.select_related("practice").prefetch_related("conditions")
+    gated_queryset = Patient.objects.select_related("practice").prefetch_related(
+        # The serializer lists only the condition keys (in the model's order).
+        Prefetch("conditions", queryset=PatientCondition.objects.only("patient_id", "condition_id"))
+    )
     filter_backends = [filters.DjangoFilterBackend, PatientSearchFilter]
     filterset_class = PatientFilter
     audit_what = "patients"

@@ -50,7 +50,12 @@ def _as_date(text: str) -> dt.date | None:
 
 
 def patient_search_filter(text: str) -> Q:
-    """Name, NHS number (with or without spaces) or date of birth."""
+    """Name, NHS number (with or without spaces) or date of birth.
+
+    Each word of a name search must be part of the family or the given name,
+    in any case: on PostgreSQL ``UPPER(name) LIKE '%WORD%'``, served by the
+    trigram indexes of migration patients 0008 (they index exactly that
+    expression, so keep ``icontains`` here or change them together)."""
     text = (text or "").strip()
     if not text:
         return Q()
@@ -536,6 +541,10 @@ def register_filter_options(*, user) -> RegisterFilterOptions:
     practitioners = list(
         User.objects.filter(
             pk__in=Membership.objects.filter(network_id__in=networks).values("user_id")
-        ).order_by("last_name", "first_name", "username")
+        )
+        .order_by("last_name", "first_name", "username")
+        # A network has a couple of hundred members, each an option of two
+        # selects: only what an option shows (its name, else the username).
+        .only("id", "first_name", "last_name", "username")
     )
     return RegisterFilterOptions(practices=practices, practitioners=practitioners)
