@@ -9,13 +9,13 @@ stored.
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, Subquery
 
 from mdtcare.audit.models import AppendOnlyModel
 from mdtcare.audit.registry import audited
 from mdtcare.core.gate import NetworkScopedQuerySet
 from mdtcare.core.models import BaseModel
-from patients.models import PrimaryNeed
+from patients.models import Patient, PrimaryNeed
 
 
 class MeetingFormat(models.TextChoices):
@@ -312,19 +312,54 @@ class ActionQuerySet(NetworkScopedQuerySet):
     def still_to_do(self):
         return self.filter(status__in=[ActionStatus.OPEN, ActionStatus.IN_PROGRESS])
 
+    def bulk_create(self, objs, *args, **kwargs):
+        """As Django's, with each action's ``network`` filled from its person
+        (one query for them all) where it is not set."""
+        objs = list(objs)
+        missing = {action.patient_id for action in objs if action.network_id is None}
+        if missing:
+            networks = dict(_networks_of_patients(missing))
+            for action in objs:
+                if action.network_id is None:
+                    action.network_id = networks.get(action.patient_id)
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def network_follow(self) -> int:
+        """Set these actions' ``network`` to their person's network now (after
+        a person changes practice, or a practice changes network)."""
+        return self.update(
+            network_id=Subquery(
+                Patient.objects.filter(pk=OuterRef("patient_id")).values("practice__network_id")[:1]
+            )
+        )
+
+
+def _networks_of_patients(patient_ids):
+    return Patient.objects.filter(pk__in=patient_ids).values_list("pk", "practice__network_id")
+
 
 @audited
 class Action(BaseModel):
     """Something someone must do for a person, by a date. Overdue is derived
     (due date passed and not done or cancelled), never stored."""
 
-    network_path = "patient__practice__network"
+    # The gate reads the network kept on the action (``network``, below).
+    network_path = "network"
     Status = ActionStatus
     Priority = ActionPriority
     Source = ActionSource
 
     patient = models.ForeignKey(
         "patients.Patient", on_delete=models.PROTECT, related_name="actions"
+    )
+    # The person's network (their practice's), kept on the action: the
+    # access gate and a network's worklists read it from this table's own
+    # indexes, without going through every person of the network. Filled
+    # when the action is saved (or made in bulk); moved with the person by
+    # ``network_follow`` (patient_update, and a practice moved to another
+    # network in the admin).
+    network = models.ForeignKey(
+        "accounts.Network", on_delete=models.PROTECT, related_name="+", editable=False
     )
     what = models.CharField(max_length=500)
     owner = models.ForeignKey(
@@ -386,7 +421,26 @@ class Action(BaseModel):
             models.Index(fields=["status", "due_on"], name="meetings_action_due"),
             # A person's actions: WHERE patient_id = ….
             models.Index(fields=["patient", "status"], name="meetings_action_patient"),
+            # A network's worklist: its sections' sizes and the rows still to
+            # do, by due date; done lately, by when.
+            models.Index(
+                fields=["network", "status", "due_on"], name="meetings_action_network_due"
+            ),
+            models.Index(
+                fields=["network", "status", "completed_at"], name="meetings_action_network_done"
+            ),
         ]
 
     def __str__(self):
         return self.what[:60]
+
+    def save(self, *args, **kwargs):
+        if self.network_id is None and self.patient_id is not None:
+            patient = self._state.fields_cache.get("patient")
+            if patient is not None and "practice" in patient._state.fields_cache:
+                self.network_id = patient.practice.network_id
+            else:
+                self.network_id = dict(_networks_of_patients([self.patient_id])).get(
+                    self.patient_id
+                )
+        super().save(*args, **kwargs)

@@ -19,6 +19,7 @@ from mdtcare.accounts.models import Membership, Organisation, User
 from mdtcare.core import nhs_number as nhs
 from mdtcare.notifications.models import Notification
 from mdtcare.notifications.services import notifications_raise
+from meetings.models import Action
 from patients.models import (
     Carer,
     Consent,
@@ -169,11 +170,17 @@ def patient_update(*, by: User, patient: Patient, practice: Organisation | None 
             action="move people into that network",
         )
         patient.practice = practice
+        moved = True
+    else:
+        moved = False
     for key, value in fields.items():
         if key in _PATIENT_FIELDS:
             setattr(patient, key, value)
     warnings = _clean_patient(patient)
     patient.save()
+    if moved:
+        # Their actions go with them (the network each action keeps).
+        Action.objects.filter(patient=patient).network_follow()
     return Saved(patient, warnings)
 
 

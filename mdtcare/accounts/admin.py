@@ -3,6 +3,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from mdtcare.accounts import services
 from mdtcare.accounts.models import Membership, Network, Organisation, User
+from meetings.models import Action
 
 
 class MembershipInline(admin.TabularInline):
@@ -71,6 +72,13 @@ class OrganisationAdmin(admin.ModelAdmin):
     list_filter = ["type", "network"]
     list_select_related = ["network"]
     search_fields = ["name", "ods_code"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "network" in form.changed_data:
+            # A practice moved to another network: its people's actions go
+            # with them (the network each action keeps).
+            Action.objects.filter(patient__practice=obj).network_follow()
 
 
 @admin.register(Membership)

@@ -15,7 +15,7 @@ from careplans.plan_selectors import (
 )
 from careplans.selectors import assessment_drafts
 from mdtcare.accounts.models import Membership
-from mdtcare.accounts.selectors import current_membership
+from mdtcare.accounts.selectors import current_membership, memberships_cached
 from mdtcare.audit.services import access_record
 from mdtcare.reports.dashboard import month_so_far
 from meetings.action_selectors import (
@@ -46,7 +46,10 @@ def home(request):
     context = {"membership": membership}
     if membership and membership.role == Membership.Role.NAVIGATOR:
         # Counts only (no one named): each card links to the list it counts.
-        context["dashboard"] = navigator_dashboard(user=request.user)
+        context["dashboard"] = navigator_dashboard(
+            user=request.user,
+            network_ids=[m.network_id for m in memberships_cached(request=request)],
+        )
     if membership and membership.role == Membership.Role.ADMIN:
         context["referrals_waiting"] = triage_queue(user=request.user).count()
         context["activity"] = month_so_far(network=membership.network)

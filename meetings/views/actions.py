@@ -29,7 +29,9 @@ from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from careplans.plan_forms import (
@@ -162,8 +164,11 @@ class Row:
     may_start: bool
     may_complete: bool
     may_manage: bool
-    people: tuple = ()
-    organisations: tuple = ()
+    # Reassign's <option>s, written once per network for every row of it (a
+    # network has hundreds of people: a template loop per row was most of
+    # the page's time).
+    people_options: str = ""
+    organisation_options: str = ""
 
     @property
     def owner_inactive(self) -> bool:
@@ -173,6 +178,13 @@ class Row:
     def meeting(self):
         discussion = self.action.discussion
         return discussion.item.meeting if discussion is not None else None
+
+
+OPTION = '<option value="{}">{}</option>'
+
+
+def _person_label(person: User) -> str:
+    return person.get_full_name() or person.username
 
 
 def _roles(request) -> dict:
@@ -202,6 +214,20 @@ def _rows(request, actions: list[Action]) -> list[Row]:
         if manageable
         else None
     )
+    options: dict = {}  # network id -> (people [(pk, <option>)], organisations' <option>s)
+
+    def options_of(network_id):
+        if network_id not in options:
+            people, organisations = choices.for_network(network_id)
+            options[network_id] = (
+                [
+                    (person.pk, format_html(OPTION, person.pk, _person_label(person)))
+                    for person in people
+                ],
+                format_html_join("", OPTION, ((o.pk, o.name) for o in organisations)),
+            )
+        return options[network_id]
+
     rows = []
     for action in actions:
         still_to_do = action.status in services.STILL_TO_DO
@@ -210,11 +236,13 @@ def _rows(request, actions: list[Action]) -> list[Row]:
             due = "overdue"
         elif still_to_do and action.due_on <= today + selectors.WEEK:
             due = "soon"
-        people, organisations = (
-            choices.for_network(action.patient.practice.network_id)
-            if action.pk in manageable
-            else ([], [])
-        )
+        people_options = organisation_options = ""
+        if action.pk in manageable:
+            people, organisation_options = options_of(action.patient.practice.network_id)
+            # Everyone but the owner it has now.
+            people_options = mark_safe(  # noqa: S308 (each option is format_html's)
+                "".join(html for pk, html in people if pk != action.owner_id)
+            )
         rows.append(
             Row(
                 action=action,
@@ -222,8 +250,8 @@ def _rows(request, actions: list[Action]) -> list[Row]:
                 may_start=action.status == Action.Status.OPEN,
                 may_complete=still_to_do,
                 may_manage=action.pk in manageable,
-                people=tuple(people),
-                organisations=tuple(organisations),
+                people_options=people_options,
+                organisation_options=organisation_options,
             )
         )
     return rows
@@ -236,7 +264,12 @@ def _may_see_worklist(request) -> bool:
 def _read_list(request, kind: str, query: QueryDict):
     filters = selectors.WorklistFilters.from_query(query)
     read = selectors.worklist if kind == WORKLIST else selectors.my_actions
-    return read(user=request.user, filters=filters, page_number=query.get("page"))
+    return read(
+        user=request.user,
+        filters=filters,
+        page_number=query.get("page"),
+        network_ids=list(_roles(request)),
+    )
 
 
 def _link(url: str, query: dict) -> str:
