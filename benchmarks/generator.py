@@ -11,7 +11,10 @@ actions, 4.5 P months of hospital activity, P / 100 practitioners. So
 250,000 people give the ceiling (100,000 on the caseload, ~150,000
 assessments and ~100,000 discussions a year, ~1,000,000 actions, 2,500
 practitioners; benchmarks/README.md has the counts of a full run) and 1,000
-a small set of the same shape.
+a small set of the same shape. The MDT meetings scale too: each network's
+practices are grouped into localities, each with a weekly meeting series,
+as many as give meetings of about 30 people (``meeting_series``): six a
+network at the ceiling.
 
 How it is made (``generate``):
 
@@ -19,16 +22,18 @@ How it is made (``generate``):
    trusts, councils and voluntary organisations that serve several
    networks; practitioners and their memberships (in every network the
    logins of ``LOGINS``, with the password given); each network's
-   fortnightly meetings over the months and four weeks ahead.
+   localities and their MDT meeting series (weekly, or one fortnightly in
+   a small network), over the months and four weeks ahead.
 2. One pass over the people, in order. Each person: on the register from a
    referral or from risk stratification; their episodes (referrals come at
    a steady rate, and an episode is open today if it has not yet ended, so
    referrals and closures are steady month by month); in each accepted
    episode their assessments and the versions of their care plan, each
    ratified at an MDT discussion or by the GP chair, reviewed at its review
-   date (often some weeks late); their discussions (the first at the meeting
-   that ratifies their first plan, later ones at reviews, re-listings and
-   hand-overs, now and then not reached and carried forward); the actions
+   date (often some weeks late); their discussions at their locality's
+   meetings (the first at the meeting that ratifies their first plan, later
+   ones at reviews, re-listings and hand-overs, now and then not reached and
+   carried forward); the actions
    agreed; their hospital activity month by month. Rows go to one temporary
    file per table as COPY text, so nothing large is held in memory.
 3. The meetings (their agenda revision is known only now), attendance and
@@ -150,6 +155,27 @@ REVIEW_LEFT_OVERDUE = 0.35  # an open episode's review in the last 45 days not y
 NEXT_VERSION_STARTED = 0.3  # a plan due for review with its next version started
 DRAFT_ASSESSMENT = 0.03
 CANCELLED_MEETING = 0.025
+# Each network's MDT meets in localities (a few practices each, like primary
+# care networks), each locality weekly, so that a held meeting discusses
+# about MEETING_ITEMS people. How many localities follows from the agenda
+# items a network expects a week: AGENDA_ITEMS_A_YEAR per person on the
+# register (the rate the stories below make in the last year, measured),
+# shared among the meetings held (HELD_SHARE: a few are cancelled, and those
+# of Christmas week). A network with too few for a weekly meeting of
+# MEETING_ITEMS_WEEKLY_LEAST has one fortnightly MDT. An agenda takes at most
+# MEETING_ITEMS_MOST people: after a break (Christmas) the rest wait for the
+# next meeting.
+MEETING_ITEMS = 30
+MEETING_ITEMS_WEEKLY_LEAST = 20
+MEETING_ITEMS_MOST = 60
+AGENDA_ITEMS_A_YEAR = 0.42
+HELD_SHARE = 0.95
+# The sessions a locality's MDT is held in (minutes after midnight: start,
+# end): the first five localities of a network in the afternoons of the five
+# weekdays, the next five in the mornings; a network with more than ten
+# localities has meetings that overlap.
+MEETING_SESSIONS = ((780, 960), (540, 720))
+MINUTES_AN_ITEM = 5
 ACTIONS_PER_DISCUSSION = (0, 1, 1, 2, 2, 2, 3, 3)
 ACTIONS_PER_PLAN = (0, 1, 1, 2)
 OTHER_ACTIONS_PER_YEAR = 0.9  # per year of a plan in force
@@ -492,7 +518,7 @@ def _tables() -> dict[str, Table]:
             Action,
             f"{base} patient_id what owner_id owner_organisation_id due_on priority status "
             "source discussion_id plan_id completion_note completed_at completed_by_id "
-            "cancelled_at",
+            "cancelled_at network_id",
         ),
         "hospital": Table(
             HospitalActivity,
@@ -517,6 +543,8 @@ class Scale:
     practices_per_network: int
     practitioners: int
     window_start: dt.date  # the first day of the first month
+    series_per_network: int  # localities, each with its MDT meeting series
+    frequency: str  # of every series: "weekly" or "fortnightly"
 
     @classmethod
     def of(cls, *, patients: int, seed: int, months: int, networks: int, today: dt.date):
@@ -530,16 +558,31 @@ class Scale:
         # holding), and as many as there are names.
         networks = min(networks, len(NETWORK_NAMES), patients // MIN_PATIENTS_PER_NETWORK)
         index = today.year * 12 + today.month - 1 - months
+        practices = max(2, min(25, round(patients / networks / PRACTICE_LIST)))
+        series, frequency = meeting_series(patients / networks, practices)
         return cls(
             patients=patients,
             seed=seed,
             months=months,
             networks=networks,
             today=today,
-            practices_per_network=max(2, min(25, round(patients / networks / PRACTICE_LIST))),
+            practices_per_network=practices,
             practitioners=max(networks * 10, round(patients / PATIENTS_PER_PRACTITIONER)),
             window_start=dt.date(index // 12, index % 12 + 1, 1),
+            series_per_network=series,
+            frequency=frequency,
         )
+
+
+def meeting_series(people: float, practices: int) -> tuple[int, str]:
+    """(how many MDT meeting series, how often they meet) for a network of
+    ``people`` on the register and ``practices`` practices: weekly, as many
+    as make meetings of about MEETING_ITEMS items (a locality has at least a
+    practice); one fortnightly when a weekly one would be too small."""
+    a_week = AGENDA_ITEMS_A_YEAR * people * 7 / 365.25 / HELD_SHARE
+    if a_week < MEETING_ITEMS_WEEKLY_LEAST:
+        return 1, "fortnightly"
+    return max(1, min(practices, round(a_week / MEETING_ITEMS))), "weekly"
 
 
 @dataclass(eq=False)
@@ -555,8 +598,28 @@ class _Meeting:
     id: str
     day: int  # ordinal
     status: str
+    starts: int  # minutes after midnight
+    ends: int
     cancel_reason: str = ""
     items: int = 0  # on its agenda so far
+
+    def moment(self, position: int) -> int:
+        """When the item at ``position`` is discussed (minutes after midnight)."""
+        return self.starts + min(self.ends - self.starts - 10, MINUTES_AN_ITEM * position)
+
+
+@dataclass(eq=False)
+class _Series:
+    """A locality of a network (some of its practices) and its MDT meetings."""
+
+    id: str
+    weekday: int
+    starts: int
+    ends: int
+    meetings: list[_Meeting] = field(default_factory=list)
+    held: list[_Meeting] = field(default_factory=list)  # closed, in date order
+    held_days: list[int] = field(default_factory=list)
+    upcoming: _Meeting | None = None  # the next meeting, whose agenda is filling
 
 
 @dataclass(eq=False)
@@ -565,7 +628,6 @@ class _Network:
     id: str
     name: str
     code: str
-    series: str = ""
     practices: list[tuple[str, str]] = field(default_factory=list)  # (id, town)
     practice_weights: _Weights | None = None
     # The organisations that serve it, by type.
@@ -574,10 +636,21 @@ class _Network:
     staff: list[_Practitioner] = field(default_factory=list)  # active members
     leads: list[_Practitioner] = field(default_factory=list)
     navigators: list[_Practitioner] = field(default_factory=list)
-    meetings: list[_Meeting] = field(default_factory=list)
-    held: list[_Meeting] = field(default_factory=list)  # closed, in date order
-    held_days: list[int] = field(default_factory=list)
-    upcoming: _Meeting | None = None  # the next meeting, whose agenda is filling
+    series: list[_Series] = field(default_factory=list)  # one a locality
+    locality: list[int] = field(default_factory=list)  # a practice's series, by its index
+
+
+def _localities(weights: list[float], count: int) -> list[int]:
+    """Each practice's locality (0 to ``count`` - 1), from the practices' list
+    sizes, so that the localities are about the same size: the largest
+    practice first, each to the locality with the fewest people so far."""
+    sizes = [0.0] * count
+    locality = [0] * len(weights)
+    for practice in sorted(range(len(weights)), key=lambda n: (-weights[n], n)):
+        smallest = min(range(count), key=lambda n: (sizes[n], n))
+        locality[practice] = smallest
+        sizes[smallest] += weights[practice]
+    return locality
 
 
 class _Generator:
@@ -690,6 +763,7 @@ class _Generator:
                 # List sizes vary about threefold between practices.
                 weights[len(weights)] = 0.5 + self.random()
             network.practice_weights = _Weights(weights)
+            network.locality = _localities(list(weights.values()), scale.series_per_network)
             self.networks.append(network)
         self._practitioners()
         for network in self.networks:
@@ -787,39 +861,48 @@ class _Generator:
         return network.serving[kind]
 
     def _meetings(self, network: _Network, made: str) -> None:
-        """Fortnightly on the network's weekday from the first month to four
-        weeks ahead: those before today held (closed), except a few cancelled
-        and every one in Christmas week; the rest scheduled."""
-        weekday = dt.date.fromordinal(self.start).weekday()
-        first = self.start + (network.index % 5 - weekday) % 7
-        days = list(range(first, self.today + 28, 14))
-        network.series = self.uuid()
-        self.tables["series"].add(
-            network.series,
-            made,
-            made,
-            network.chair.id,
-            network.id,
-            "fortnightly",
-            self.day(days[0]),
-            self.day(days[-1]),
-        )
-        for day in days:
-            date = dt.date.fromordinal(day)
-            meeting = _Meeting(id=self.uuid(), day=day, status="closed")
-            christmas = (date.month, date.day) >= (12, 22) or (date.month, date.day) <= (1, 1)
-            if day >= self.today:
-                meeting.status = "scheduled"
-                network.upcoming = network.upcoming or meeting
-            elif christmas or self.random() < CANCELLED_MEETING:
-                meeting.status = "cancelled"
-                meeting.cancel_reason = (
-                    "Christmas week" if christmas else self.one_of(CANCEL_REASONS)
+        """Each locality's MDT series (weekly, or one fortnightly in a small
+        network), on a weekday and session of its own, from the first month
+        to four weeks ahead: those before today held (closed), except a few
+        cancelled and every one in Christmas week; the rest scheduled."""
+        scale = self.scale
+        step = 7 if scale.frequency == "weekly" else 14
+        start_weekday = dt.date.fromordinal(self.start).weekday()
+        for number in range(scale.series_per_network):
+            starts, ends = MEETING_SESSIONS[number // 5 % len(MEETING_SESSIONS)]
+            weekday = (network.index + number) % 5
+            series = _Series(id=self.uuid(), weekday=weekday, starts=starts, ends=ends)
+            first = self.start + (weekday - start_weekday) % 7
+            days = list(range(first, self.today + 28, step))
+            self.tables["series"].add(
+                series.id,
+                made,
+                made,
+                network.chair.id,
+                network.id,
+                scale.frequency,
+                self.day(days[0]),
+                self.day(days[-1]),
+            )
+            for day in days:
+                date = dt.date.fromordinal(day)
+                meeting = _Meeting(
+                    id=self.uuid(), day=day, status="closed", starts=starts, ends=ends
                 )
-            else:
-                network.held.append(meeting)
-                network.held_days.append(day)
-            network.meetings.append(meeting)
+                christmas = (date.month, date.day) >= (12, 22) or (date.month, date.day) <= (1, 1)
+                if day >= self.today:
+                    meeting.status = "scheduled"
+                    series.upcoming = series.upcoming or meeting
+                elif christmas or self.random() < CANCELLED_MEETING:
+                    meeting.status = "cancelled"
+                    meeting.cancel_reason = (
+                        "Christmas week" if christmas else self.one_of(CANCEL_REASONS)
+                    )
+                else:
+                    series.held.append(meeting)
+                    series.held_days.append(day)
+                series.meetings.append(meeting)
+            network.series.append(series)
 
     def _hospital_months(self) -> list[int]:
         """The months of hospital activity (ordinals of their first days):
@@ -852,55 +935,71 @@ class _Generator:
     # -- meetings, once their agendas are known --
 
     def meetings(self) -> None:
-        tables = self.tables
         invited = 0
         for network in self.networks:
             chair = network.chair
             others = [user for user in network.staff if user is not chair]
-            created = self.at(network.meetings[0].day - 21, 600)
-            for meeting in network.meetings:
-                day = meeting.day
-                held = meeting.status == "closed"
-                published = bool(meeting.items) and (held or day - 2 < self.today)
-                published_at = self.at(min(day - 2, self.today - 1), 960) if published else None
-                publisher = self.one_of(network.navigators or [chair]) if published else None
-                closed_at = self.at(day, 1000) if held else None
-                meeting_format = self.one_of(MEETING_FORMATS)
-                tables["meeting"].add(
-                    meeting.id,
-                    created,
-                    closed_at or published_at or created,
-                    chair.id,
-                    network.id,
-                    network.series,
-                    self.day(day),
-                    "12:30:00",
-                    "16:30:00",
-                    meeting_format,
-                    "" if meeting_format == "teleconference" else self.one_of(VENUES),
-                    "" if meeting_format == "face_to_face" else "Teams link in the invitation",
-                    chair.id,
-                    meeting.status,
-                    meeting.cancel_reason,
-                    published_at,
-                    publisher.id if publisher else None,
-                    self.at(day, 750) if held else None,
-                    closed_at,
-                    chair.id if held else None,
-                    "",
-                    meeting.items + 1,  # raised by each item added
-                )
-                if meeting.status == "cancelled":
-                    continue
-                team = [chair, *self.rng.sample(others, min(len(others), self.between(12, 20)))]
-                for user in team:
-                    invited += 1
-                    tables["invited"].add(invited, meeting.id, user.id)
-                if held:
-                    self._attendance(meeting, team, chair)
+            for series in network.series:
+                created = self.at(series.meetings[0].day - 21, 600)
+                for meeting in series.meetings:
+                    invited = self._meeting(network, series, meeting, created, others, invited)
+
+    def _meeting(
+        self,
+        network: _Network,
+        series: _Series,
+        meeting: _Meeting,
+        created: str,
+        others: list[_Practitioner],
+        invited: int,
+    ) -> int:
+        """The meeting's row, its invitations and (when held) its attendance;
+        returns the last invitation's id."""
+        tables = self.tables
+        chair = network.chair
+        day = meeting.day
+        held = meeting.status == "closed"
+        published = bool(meeting.items) and (held or day - 2 < self.today)
+        published_at = self.at(min(day - 2, self.today - 1), 960) if published else None
+        publisher = self.one_of(network.navigators or [chair]) if published else None
+        closed_at = self.at(day, meeting.ends + 10) if held else None
+        meeting_format = self.one_of(MEETING_FORMATS)
+        tables["meeting"].add(
+            meeting.id,
+            created,
+            closed_at or published_at or created,
+            chair.id,
+            network.id,
+            series.id,
+            self.day(day),
+            _CLOCK[meeting.starts],
+            _CLOCK[meeting.ends],
+            meeting_format,
+            "" if meeting_format == "teleconference" else self.one_of(VENUES),
+            "" if meeting_format == "face_to_face" else "Teams link in the invitation",
+            chair.id,
+            meeting.status,
+            meeting.cancel_reason,
+            published_at,
+            publisher.id if publisher else None,
+            self.at(day, meeting.starts) if held else None,
+            closed_at,
+            chair.id if held else None,
+            "",
+            meeting.items + 1,  # raised by each item added
+        )
+        if meeting.status == "cancelled":
+            return invited
+        team = [chair, *self.rng.sample(others, min(len(others), self.between(12, 20)))]
+        for user in team:
+            invited += 1
+            tables["invited"].add(invited, meeting.id, user.id)
+        if held:
+            self._attendance(meeting, team, chair)
+        return invited
 
     def _attendance(self, meeting: _Meeting, team: list[_Practitioner], chair) -> None:
-        started = self.at(meeting.day, 750)
+        started = self.at(meeting.day, meeting.starts)
         for user in team:
             present = user is chair or self.random() < 0.88
             self.tables["attendance"].add(
@@ -946,7 +1045,9 @@ class _Person:
     def make(self) -> None:
         g = self.g
         self.network = network = g.networks[int(g.random() * len(g.networks))]
-        self.practice, town = network.practices[g.pick(network.practice_weights)]
+        practice = g.pick(network.practice_weights)
+        self.practice, town = network.practices[practice]
+        self.series = network.series[network.locality[practice]]  # their locality's MDT
         episodes = self._episodes()
         if episodes:
             self.registered = episodes[0]["referred"]
@@ -1152,6 +1253,8 @@ class _Person:
                 later = self._meeting_from(meeting.day + 1) if relisted else None
                 if later is not None:
                     self._discussion(later, "relisted")
+                elif relisted and self.open and self._on_next_agenda(meeting.day + 1, "relisted"):
+                    pass  # re-listed at the last meeting held: on the next one's agenda
                 elif reason == "new_referral" and g.random() < FOLLOWED_UP:
                     later = self._meeting_from(meeting.day + g.between(28, 56))
                     if later is not None and later.day < plan["review"]:
@@ -1195,7 +1298,8 @@ class _Person:
         }
         if ratified is not None:
             if meeting is not None:
-                plan["ratified_at"] = g.at(ratified, 750 + min(200, meeting.items))
+                # The moment of the discussion that ratifies it, the next item.
+                plan["ratified_at"] = g.at(ratified, meeting.moment(meeting.items + 1))
             else:
                 plan["ratified_at"] = g.office_hours(ratified)
             if g.random() < 0.7:
@@ -1309,22 +1413,23 @@ class _Person:
                 self._action(day, signed_at, source="review", choices=REVIEW_ACTIONS)
 
     def _meeting_from(self, day: int) -> _Meeting | None:
-        """The first held meeting on or after ``day``, within MAX_WAIT days
-        and while the episode lasts, where the person is not on the agenda."""
-        network = self.network
-        index = bisect.bisect_left(network.held_days, day)
-        while index < len(network.held):
-            meeting = network.held[index]
+        """The first held meeting of their locality on or after ``day``, within
+        MAX_WAIT days and while the episode lasts, where the person is not on
+        the agenda and the agenda is not full."""
+        series = self.series
+        index = bisect.bisect_left(series.held_days, day)
+        while index < len(series.held):
+            meeting = series.held[index]
             if meeting.day >= self.end or meeting.day > day + MAX_WAIT:
                 return None
-            if meeting.id not in self.on_agendas:
+            if meeting.items < MEETING_ITEMS_MOST and meeting.id not in self.on_agendas:
                 return meeting
             index += 1
         return None
 
     def _on_next_agenda(self, proposed: int, reason: str) -> bool:
         """On the next meeting's agenda, when it is the one that will ratify."""
-        upcoming = self.network.upcoming
+        upcoming = self.series.upcoming
         if upcoming is None or upcoming.day > proposed + MAX_WAIT or upcoming.id in self.on_agendas:
             return False
         self._item(upcoming, reason)
@@ -1339,7 +1444,7 @@ class _Person:
         g.tables["item"].add(
             item,
             created,
-            g.at(meeting.day, 1000) if not_reached else created,
+            g.at(meeting.day, meeting.ends + 10) if not_reached else created,
             self.navigator.id,
             meeting.id,
             self.id,
@@ -1359,7 +1464,7 @@ class _Person:
                 meeting, reason = later, "carried_forward"
         item = self._item(meeting, reason)
         chair = self.network.chair
-        at = g.at(meeting.day, 750 + min(200, meeting.items))
+        at = g.at(meeting.day, meeting.moment(meeting.items))
         discussion = g.uuid()
         g.tables["discussion"].add(
             discussion,
@@ -1386,16 +1491,16 @@ class _Person:
 
     def _closing_discussion(self) -> None:
         """The step-down or discharge decided at the last meeting before it."""
-        g, network = self.g, self.network
+        g, series = self.g, self.series
         if not self.last_discussed or g.random() >= HANDED_OVER_AT_MDT:
             return  # handed over by the clinical lead, not at an MDT
-        index = bisect.bisect_right(network.held_days, self.end) - 1
+        index = bisect.bisect_right(series.held_days, self.end) - 1
         if index < 0:
             return
-        meeting = network.held[index]
+        meeting = series.held[index]
         if meeting.day <= self.last_discussed or meeting.day < self.end - 30:
             return
-        if meeting.id in self.on_agendas:
+        if meeting.id in self.on_agendas or meeting.items >= MEETING_ITEMS_MOST:
             return
         outcome = "discharge" if self.status == "discharged" else "step_down"
         self._discussion(meeting, "review_due", outcome=outcome)
@@ -1472,6 +1577,7 @@ class _Person:
             completed,
             (owner or self.lead.id) if completed else None,
             cancelled,
+            self.network.id,  # the person's (Action.network)
         )
 
     def _owner(self) -> str:
@@ -1715,7 +1821,8 @@ def generate(
     started = time.perf_counter()
     out.write(
         f"Generating {scale.patients:,} people in {scale.networks} networks of "
-        f"{scale.practices_per_network} practices, {scale.practitioners:,} practitioners, "
+        f"{scale.practices_per_network} practices and {scale.series_per_network} "
+        f"{scale.frequency} MDT series, {scale.practitioners:,} practitioners, "
         f"{scale.months} months from {scale.window_start} to {scale.today}, seed {scale.seed}\n"
     )
     with transaction.atomic(), connection.cursor() as cursor:

@@ -5,6 +5,7 @@ COPY), like the generator."""
 
 import datetime as dt
 import io
+import itertools
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -238,6 +239,67 @@ def test_the_shape_is_the_ceilings(db):
     scores = sorted(Patient.objects.exclude(risk_score=None).values_list("risk_score", flat=True))
     assert scores[len(scores) // 2] < 30 < scores[-1]  # most low, a long tail
     assert HospitalActivity.objects.exists()
+
+
+def test_the_meeting_series_scale_with_the_people_discussed():
+    # The ceiling: 250,000 people in 12 networks of 20 practices.
+    assert generator.meeting_series(250_000 / 12, 20) == (6, "weekly")
+    # Half a million: twice the localities.
+    assert generator.meeting_series(500_000 / 12, 25) == (12, "weekly")
+    # A network too small for a weekly meeting of 20 has one fortnightly MDT.
+    assert generator.meeting_series(100, 2) == (1, "fortnightly")
+    assert generator.meeting_series(2_000, 2) == (1, "fortnightly")
+    # A locality has at least one practice.
+    assert generator.meeting_series(250_000, 3) == (3, "weekly")
+    for people in (2_000, 5_000, 20_000, 50_000):
+        series, frequency = generator.meeting_series(people, 25)
+        weeks = 1 if frequency == "weekly" else 2
+        a_meeting = generator.AGENDA_ITEMS_A_YEAR * people * 7 * weeks / 365.25 / series
+        assert 15 < a_meeting / generator.HELD_SHARE < 45, people
+
+
+@pytest.mark.postgres
+def test_meetings_are_of_a_real_mdts_size(db):
+    """At 6,000 people in one network: two localities meeting weekly, about
+    30 people on a held meeting's agenda, each locality's next meeting
+    filling, every meeting chaired by the network's GP chair."""
+    result = generate(patients=6_000, networks=1)
+
+    assert (result.scale.series_per_network, result.scale.frequency) == (2, "weekly")
+    network = Network.objects.get()
+    series = list(MeetingSeries.objects.filter(network=network))
+    assert len(series) == 2
+    assert {s.frequency for s in series} == {"weekly"}
+    sizes = scalar("""
+        SELECT array_agg(n ORDER BY n) FROM (SELECT count(i.id) n FROM meetings_meeting m
+        LEFT JOIN meetings_agendaitem i ON i.meeting_id = m.id
+        WHERE m.status = 'closed' GROUP BY m.id) x""")
+    assert 15 <= sum(sizes) / len(sizes) <= 45
+    assert sizes[len(sizes) // 10] >= 10  # hardly any small ones
+    assert sizes[-1] <= generator.MEETING_ITEMS_MOST
+    for one in series:
+        meetings = one.meetings.order_by("date")
+        assert {m.date.weekday() for m in meetings} == {one.first_on.weekday()}
+        # Weekly, to four weeks ahead.
+        assert {(b.date - a.date).days for a, b in itertools.pairwise(meetings)} == {7}
+        assert meetings.filter(status="scheduled", date__gte=TODAY).exists()
+    # The next meeting of each locality is filling (how full, from the days
+    # since its last one): some are on an agenda already.
+    assert AgendaItem.objects.filter(meeting__status="scheduled").exists()
+    assert not Meeting.objects.filter(series=None).exists()
+    chair = User.objects.get(username=f"bench-chair-{network.code}")
+    assert set(Meeting.objects.values_list("chair", flat=True)) == {chair.pk}
+    overlapping = scalar("""
+        SELECT count(*) FROM meetings_meeting a JOIN meetings_meeting b
+        ON a.network_id = b.network_id AND a.date = b.date AND a.id < b.id
+        AND a.starts_at < b.ends_at AND b.starts_at < a.ends_at""")
+    assert overlapping == 0
+    # A person is discussed at their own locality's meetings only.
+    localities = scalar("""
+        SELECT max(n) FROM (SELECT i.patient_id, count(DISTINCT m.series_id) n
+        FROM meetings_agendaitem i JOIN meetings_meeting m ON m.id = i.meeting_id
+        GROUP BY 1) x""")
+    assert localities == 1
 
 
 @pytest.mark.postgres
