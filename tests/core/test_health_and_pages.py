@@ -212,3 +212,16 @@ def test_the_chairs_home_shows_the_next_meetings(client, chair, navigator, netwo
 
     assert reverse("meetings:meeting", args=[meeting.pk]) in response.text
     assert "0 on the agenda, not published yet" in response.text
+
+
+@pytest.mark.django_db
+def test_the_apps_database_sessions_run_without_jit():
+    """JIT compilation is off for the application's PostgreSQL sessions
+    (docs/decisions/0009)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL setting")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone() == ("off",)
