@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 COMPOSE ?= docker-compose
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test lint format migrate clean compose-check
+.PHONY: help venv demo test lint format migrate clean compose-check bench
 
 help: ## List the targets
 	@echo "Usage: make TARGET [PYTHON=python3.11] [PYTEST_ARGS=...]"
@@ -48,6 +48,13 @@ format: venv ## Sort imports and format the code with ruff
 migrate: venv ## Apply database migrations (settings come from the environment and .env)
 	@mkdir -p var
 	$(BIN)/python manage.py migrate --noinput
+
+# Not part of CI. Needs PostgreSQL (DATABASE_URL names the server; the ceiling
+# database is made on it when missing). BENCH_ARGS: e.g. --quick, --network calder.
+BENCH_ARGS ?=
+bench: venv ## Run the benchmarks at the design ceiling on PostgreSQL (up to 30 min; BENCH_ARGS=--quick)
+	DATABASE_URL="$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}" \
+		$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 
 clean: ## Delete var/ (demo database, logs, mail) and .venv, without asking
 	rm -rf var $(VENV) .pytest_cache .ruff_cache

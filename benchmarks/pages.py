@@ -4,25 +4,30 @@ against a baseline page measured in the same run.
 The app is served by gunicorn (2 sync workers, production settings with
 DEBUG off, plain HTTP on 127.0.0.1, no Redis) against the chosen database;
 the script logs in through the real log-in form (CSRF included) as the
-navigator and the GP chair of one network, then sends each page requests
+navigator, the GP chair and the matron of one network, then sends each page requests
 on a fixed schedule (open loop: a request starts at its scheduled moment
 whether or not earlier ones have finished, and its latency counts from
 that moment, so a page that cannot keep up shows it). Pages, in order:
 
-- the baseline: the cheapest logged-in page that goes through the whole
-  middleware stack with one indexed query (the notifications list: the
-  app has no logged-in "ping" page);
+- the baseline: "Your account" (``/account/``), a minimal logged-in page
+  that goes through the whole middleware stack and the site layout and
+  makes one indexed query beyond what every logged-in page makes;
 - the register list with a filter (open episodes) and a search (a common
   family name);
 - one patient's record (the person of the network with most agenda items);
 - the navigator's worklist of actions;
 - the chair's meeting screen (the meeting with agenda closest to 30 items);
+- the matron's assessment form (starting a holistic assessment for a
+  person of the network with an open episode);
 - the API patient list, 100 a page.
 
-It prints a Markdown table (p50, p95, errors, each page's p95 over the
-baseline's) and writes it to benchmarks/results/pages-<date>.md. With
---small it also generates 1,000 people into a throwaway database, runs
-the same pages there first and reports the p95 ratio 250k / 1k per page.
+With --saturation-seconds it also measures each page's saturation
+throughput: a few clients each sending the next request as soon as the
+last is answered (closed loop), requests a second. It prints a Markdown
+table (p50, p95, errors, each page's p95 over the baseline's) and writes
+it to benchmarks/results/pages-<date>.md. With --small it also generates
+1,000 people into a throwaway database, runs the same pages there first
+and reports the p95 ratio 250k / 1k per page.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
         .venv/bin/python benchmarks/pages.py --database mdtcare_ceiling \\
@@ -74,7 +79,7 @@ STATIC_ROOT = {static_root!r}
 @dataclasses.dataclass(frozen=True)
 class Page:
     name: str
-    persona: str  # "navigator" or "chair"
+    persona: str  # "navigator", "chair" or "matron"
     path: str
 
 
@@ -86,6 +91,7 @@ class Measurement:
     sent: int
     late_start_p95: float  # how late the client itself started requests (its own limit)
     alone: float  # the median of requests sent one at a time, before the load: service time
+    throughput: float = float("nan")  # saturation: requests a second, closed loop
 
     def centile(self, q: float) -> float:
         if not self.latencies:
@@ -112,6 +118,12 @@ def arguments() -> argparse.Namespace:
     parser.add_argument(
         "--small", action="store_true", help="also 1,000 people in a throwaway database"
     )
+    parser.add_argument(
+        "--saturation-seconds",
+        type=float,
+        default=0,
+        help="also each page's saturation throughput, for this long (0: not measured)",
+    )
     return parser.parse_args()
 
 
@@ -126,12 +138,15 @@ def use_database(name: str) -> None:
     connections["default"].settings_dict["NAME"] = name
 
 
+PERSONAS = ("navigator", "chair", "matron")
+
+
 def choose_pages(network_code: str) -> list[Page]:
     from django.db.models import Count, F, Func
 
     from mdtcare.accounts.models import Network
     from meetings.models import Meeting
-    from patients.models import Patient
+    from patients.models import Patient, RegisterEntry
 
     network = Network.objects.get(code=network_code)
     in_network = Patient.objects.filter(practice__network=network)
@@ -153,9 +168,16 @@ def choose_pages(network_code: str) -> list[Page]:
         .values("id", "items")
         .first()
     ) or meetings.order_by("-items", "-date").values("id", "items")[0]
+    # The matron starts an assessment for someone whose episode is open (the
+    # first by id: any such person's form costs the same).
+    assessed = (
+        in_network.filter(entries__status__in=RegisterEntry.OPEN_STATUSES)
+        .order_by("id")
+        .values_list("id", flat=True)[0]
+    )
     search = urllib.parse.urlencode({"status": "open", "q": surname})
     return [
-        Page("baseline: notifications list", "navigator", "/notifications/"),
+        Page("baseline: your account", "navigator", "/account/"),
         Page(f"register, open + search '{surname}'", "navigator", f"/patients/?{search}"),
         Page("patient record", "navigator", f"/patients/{patient['id']}/"),
         Page("navigator's worklist", "navigator", "/actions/"),
@@ -164,6 +186,7 @@ def choose_pages(network_code: str) -> list[Page]:
             "chair",
             f"/meetings/{meeting['id']}/",
         ),
+        Page("assessment form", "matron", f"/patients/{assessed}/assessments/new/"),
         Page("API patients, page_size=100", "navigator", "/api/v1/patients/?page_size=100"),
     ]
 
@@ -307,6 +330,27 @@ def fetch(url: str, cookie: str) -> bool:
         return False
 
 
+def saturate(url: str, cookie: str, *, clients: int, seconds: float) -> tuple[float, int]:
+    """Closed loop: ``clients`` threads each send the next request as soon
+    as the last is answered, for ``seconds``. (requests answered a second,
+    errors)."""
+    stop = time.perf_counter() + seconds
+    counts = [0] * clients
+    errors = [0] * clients
+
+    def client(n: int) -> None:
+        while time.perf_counter() < stop:
+            if fetch(url, cookie):
+                counts[n] += 1
+            else:
+                errors[n] += 1
+
+    started = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=clients) as pool:
+        list(pool.map(client, range(clients)))
+    return sum(counts) / (time.perf_counter() - started), sum(errors)
+
+
 def measure(
     page: Page, *, base: str, cookie: str, rate: float, seconds: float, warm_up: int
 ) -> Measurement:
@@ -360,15 +404,22 @@ def measure(
 
 
 def run_pages(
-    database_name: str, database_url: str, args: argparse.Namespace, workdir: Path
+    database_name: str,
+    database_url: str,
+    args: argparse.Namespace,
+    workdir: Path,
+    *,
+    saturation_seconds: float = 0,
 ) -> list[Measurement]:
+    """Each page at the fixed rate on a fresh server; with
+    ``saturation_seconds``, then its saturation throughput on the same
+    server (after the open-loop queue has drained)."""
     use_database(database_name)
     pages = choose_pages(args.network)
     results = []
     with Server(database_url, workers=args.workers, workdir=workdir) as server:
         cookies = {
-            persona: log_in(server.base, f"bench-{persona}-{args.network}")
-            for persona in ("navigator", "chair")
+            persona: log_in(server.base, f"bench-{persona}-{args.network}") for persona in PERSONAS
         }
     for page in pages:
         print(f"  {database_name}: {page.name} ({page.path})", flush=True)
@@ -383,10 +434,18 @@ def run_pages(
                 seconds=args.seconds,
                 warm_up=args.workers,
             )
+            if saturation_seconds:
+                measurement.throughput, _ = saturate(
+                    server.base + page.path,
+                    cookies[page.persona],
+                    clients=2 * args.workers,
+                    seconds=saturation_seconds,
+                )
         print(
             f"    alone {ms(measurement.alone)} ms, p50 {ms(measurement.p50)} ms, "
             f"p95 {ms(measurement.p95)} ms, "
-            f"{measurement.errors} errors of {measurement.sent}",
+            f"{measurement.errors} errors of {measurement.sent}"
+            + (f", saturation {measurement.throughput:.1f}/s" if saturation_seconds else ""),
             flush=True,
         )
         if not measurement.latencies:
@@ -404,8 +463,12 @@ def ms(seconds: float) -> str:
 
 def table(results: list[Measurement], small: list[Measurement] | None) -> str:
     baseline = results[0].p95
+    saturated = any(m.throughput == m.throughput for m in results)  # not all NaN
     head = "| page | persona | alone (ms) | p50 (ms) | p95 (ms) | errors | p95 / baseline p95 |"
     rule = "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
+    if saturated:
+        head += " saturation (req/s) | / baseline's |"
+        rule += " ---: | ---: |"
     if small:
         head += " 1k p95 (ms) | 250k / 1k p95 |"
         rule += " ---: | ---: |"
@@ -415,6 +478,8 @@ def table(results: list[Measurement], small: list[Measurement] | None) -> str:
             f"| {m.page.name} | {m.page.persona} | {ms(m.alone)} | {ms(m.p50)} | {ms(m.p95)} | "
             f"{m.errors} / {m.sent} | {m.p95 / baseline:.1f}x |"
         )
+        if saturated:
+            row += f" {m.throughput:.1f} | {m.throughput / results[0].throughput:.0%} |"
         if small:
             s = small[i]
             row += f" {ms(s.p95)} | {m.p95 / s.p95:.1f}x |"
@@ -438,7 +503,13 @@ def main() -> None:
         else:
             common.django_setup(database_url)
             collect_static(workdir)
-        results = run_pages(args.database, database_url, args, workdir)
+        results = run_pages(
+            args.database,
+            database_url,
+            args,
+            workdir,
+            saturation_seconds=args.saturation_seconds,
+        )
         late = max(m.late_start_p95 for m in results + (small_results or []))
     markdown = "\n".join(
         [

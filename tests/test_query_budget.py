@@ -157,6 +157,9 @@ ROUTES: dict[str, Route] = dict(
         ),
         _route("api-report-export", 7, "detail", api=True, persona="chair", obj="export"),
         # Forms and other pages.
+        # The baseline of the benchmarks: what every logged-in page costs, plus one.
+        _route("accounts:account", 7, "other"),
+        _route("api-me", 1, "other", api=True),
         _route("notifications:settings", 7, "other"),
         _route("patients:create", 7, "other"),
         _route("patients:refer_start", 6, "other"),

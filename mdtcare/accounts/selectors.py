@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mdtcare.accounts.models import Membership, Network
+from mdtcare.accounts.models import Membership, Network, User
 
 
 def memberships_of(*, user):
@@ -47,3 +47,10 @@ def user_has_role(*, user, roles: set[str]) -> bool:
 
 def networks_visible_to(*, user):
     return Network.objects.filter(memberships__user_id=user.pk).distinct()
+
+
+def account_of(*, user):
+    """The user with their organisation, for their own account page: one
+    primary-key read (the networks and roles come from the memberships every
+    page's header has already read, ``memberships_cached``)."""
+    return User.objects.select_related("organisation").get(pk=user.pk)

@@ -5,6 +5,7 @@ from mdtcare.accounts import views
 app_name = "accounts"
 
 urlpatterns = [
+    path("", views.account, name="account"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("two-factor/", views.two_factor_view, name="two_factor"),

@@ -1,14 +1,18 @@
-"""Log-in, log-out, two-factor, password reset and choosing a network."""
+"""Log-in, log-out, two-factor, password reset, choosing a network and the
+user's own account page."""
 
+import datetime as dt
 import time
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from mdtcare.accounts import two_factor
 from mdtcare.accounts.forms import (
@@ -18,7 +22,7 @@ from mdtcare.accounts.forms import (
     TwoFactorForm,
 )
 from mdtcare.accounts.middleware import LOGIN_AT
-from mdtcare.accounts.selectors import memberships_of
+from mdtcare.accounts.selectors import account_of, memberships_cached, memberships_of
 
 
 class LoginView(auth_views.LoginView):
@@ -67,6 +71,38 @@ def network_choose(request):
     request.session["network_id"] = chosen
     messages.success(request, "You are now working in another network.")
     return redirect("home")
+
+
+@require_GET
+def account(request):
+    """Your account: name, profession, organisation, networks and roles, and
+    when the session ends. Shows no patient, so it writes no access event
+    (like the notification settings page); one query beyond what every
+    logged-in page makes (the user's organisation, by primary key)."""
+    user = account_of(user=request.user)
+    now = timezone.now()
+    # The idle timeout is renewed by this request (SESSION_SAVE_EVERY_REQUEST);
+    # the absolute one counts from log-in, however active the user is.
+    idle_ends = now + dt.timedelta(seconds=settings.SESSION_COOKIE_AGE)
+    login_at = request.session.get(LOGIN_AT)
+    absolute_ends = (
+        dt.datetime.fromtimestamp(int(login_at), tz=dt.UTC)
+        + dt.timedelta(seconds=settings.SESSION_ABSOLUTE_TIMEOUT)
+        if login_at is not None
+        else now + dt.timedelta(seconds=settings.SESSION_ABSOLUTE_TIMEOUT)
+    )
+    return render(
+        request,
+        "accounts/account.html",
+        {
+            "account": user,
+            "account_memberships": memberships_cached(request=request),
+            "idle_minutes": settings.SESSION_COOKIE_AGE // 60,
+            "absolute_hours": settings.SESSION_ABSOLUTE_TIMEOUT // 3600,
+            "session_ends": min(idle_ends, absolute_ends),
+            "absolute_ends": absolute_ends,
+        },
+    )
 
 
 class PasswordResetView(auth_views.PasswordResetView):

@@ -5,7 +5,7 @@ from rest_framework.routers import DefaultRouter
 
 from careplans.api import AssessmentViewSet
 from careplans.plans_api import CarePlanViewSet
-from mdtcare.api.views import TokenView
+from mdtcare.api.views import MeView, TokenView
 from mdtcare.notifications.api import NotificationViewSet
 from mdtcare.reports import api_exports
 from mdtcare.reports.api import MonthlyActivityView
@@ -29,6 +29,7 @@ router.register("notifications", NotificationViewSet, basename="notification")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
+    path("me/", MeView.as_view(), name="api-me"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Swagger UI sets inline style attributes; scripts stay 'self' only.
     path(

@@ -1,11 +1,14 @@
-"""The API's shared pieces: the token endpoint and the gated viewset base."""
+"""The API's shared pieces: the token endpoint, who am I, and the gated
+viewset base."""
 
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
+from rest_framework.views import APIView
 
+from mdtcare.accounts.selectors import memberships_cached
 from mdtcare.audit.services import access_record
 
 
@@ -28,6 +31,40 @@ class TokenView(ObtainAuthToken):
     )
     def post(self, request, *args, **kwargs):
         return super().post(request, *args, **kwargs)
+
+
+class MeNetworkSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="network.pk")
+    code = serializers.CharField(source="network.code")
+    name = serializers.CharField(source="network.name")
+    role = serializers.CharField()
+
+
+class MeSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    full_name = serializers.CharField()
+    profession = serializers.CharField()
+    networks = MeNetworkSerializer(many=True)
+
+
+class MeView(APIView):
+    """The authenticated user: username, profession and the networks they
+    belong to with their role in each. Shows no patient data, so it writes
+    no access event; one indexed query (the user's memberships) beyond
+    authentication. Also the constant endpoint the benchmarks compare the
+    API lists with."""
+
+    @extend_schema(responses=MeSerializer, summary="Who am I")
+    def get(self, request):
+        user = request.user
+        memberships = memberships_cached(request=request)
+        data = {
+            "username": user.username,
+            "full_name": user.get_full_name(),
+            "profession": user.profession,
+            "networks": memberships,
+        }
+        return Response(MeSerializer(data).data)
 
 
 class GatedReadOnlyViewSet(
