@@ -80,7 +80,7 @@ BEGIN
         USING ERRCODE = 'insufficient_privilege';
 END;
 $$ LANGUAGE plpgsql;
-"""
+"""  # nosec B608 # only the CHANGE_TABLE constant is interpolated, never input
 
 PG_REVERSE_FUNCTIONS = """
 DROP FUNCTION IF EXISTS mdtcare_audit_record_change() CASCADE;
