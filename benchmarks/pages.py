@@ -228,6 +228,8 @@ class Server:
             "SECURE_HSTS_PRELOAD": "false",
             "CELERY_BROKER_URL": "memory://",
             "LOG_LEVEL": "ERROR",
+            # Connections kept between requests, as .env.example deploys it.
+            "CONN_MAX_AGE": "60",
         }
         self.env.pop("REDIS_URL", None)
         self.env.pop("BEHIND_TLS_PROXY", None)
