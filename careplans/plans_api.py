@@ -18,7 +18,7 @@ import uuid
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -109,7 +109,19 @@ class VisibleAssessmentField(serializers.PrimaryKeyRelatedField):
 
 
 class OrganisationField(serializers.PrimaryKeyRelatedField):
-    queryset = Organisation.objects.all()
+    """An organisation of one of the requesting user's networks, or of none
+    (the voluntary sector), as the plan page offers: another network's is
+    "not found" like an unknown id."""
+
+    queryset = Organisation.objects.none()
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        if request is None:
+            return Organisation.objects.none()
+        return Organisation.objects.filter(
+            Q(network__isnull=True) | Q(network_id__in=network_ids_of(request.user))
+        )
 
 
 # --- the plan, as read ------------------------------------------------------------------------
@@ -162,6 +174,14 @@ class CarePlanSerializer(serializers.ModelSerializer):
     goals = CarePlanGoalSerializer(many=True, read_only=True)
     care_team = CareTeamMemberSerializer(many=True, read_only=True)
     review_state = serializers.SerializerMethodField()
+    # Blank until chosen (and until shared): the schema must allow "" (a
+    # read-only model field with choices is documented as its enum alone).
+    primary_need = serializers.ChoiceField(
+        choices=PrimaryNeed.choices, allow_blank=True, read_only=True
+    )
+    shared_how = serializers.ChoiceField(
+        choices=CarePlan.Sharing.choices, allow_blank=True, read_only=True
+    )
 
     class Meta:
         model = CarePlan

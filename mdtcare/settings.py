@@ -63,8 +63,11 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "mdtcare.core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before WhiteNoise, which answers static files itself: they get the CSP
+    # and the frame denial too (an SVG is a document).
     "csp.middleware.CSPMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -75,7 +78,6 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "mdtcare.accounts.middleware.TwoFactorRequiredMiddleware",
     "mdtcare.audit.middleware.AuditContextMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "mdtcare.core.middleware.NoStoreMiddleware",
     # Last, so that a locked-out log-in is answered before the view runs.

@@ -48,7 +48,7 @@ from meetings.models import Action, AgendaItem, Attendance, Discussion, Meeting
 from meetings.selectors import actions_with_overdue
 from meetings.views.schedule import time_slots
 from patients.api import _raise_api_error
-from patients.models import Patient
+from patients.models import Patient, PrimaryNeed
 
 # --- references to other records --------------------------------------------------------------
 
@@ -87,6 +87,11 @@ class DiscussionOutcomeSerializer(serializers.ModelSerializer):
     actions it agreed."""
 
     actions = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    # Blank until a need is chosen: the schema must allow "" (a read-only
+    # model field with choices would be documented as the enum alone).
+    primary_need = serializers.ChoiceField(
+        choices=PrimaryNeed.choices, allow_blank=True, read_only=True
+    )
 
     class Meta:
         model = Discussion
@@ -453,7 +458,16 @@ class ActionViewSet(GatedReadOnlyViewSet):
 
     # --- changes ------------------------------------------------------------------------------
 
+    def _gated_action(self) -> Action:
+        """The action of the address through the gate (404 outside it), read
+        once a request, and before the body: an action outside the user's
+        networks is "not found" whatever was sent."""
+        if not hasattr(self, "_action"):
+            self._action = self.get_object()
+        return self._action
+
     def _payload(self, serializer_class) -> dict:
+        self._gated_action()
         payload = serializer_class(data=self.request.data, context=self.get_serializer_context())
         payload.is_valid(raise_exception=True)
         return dict(payload.validated_data)
@@ -464,7 +478,7 @@ class ActionViewSet(GatedReadOnlyViewSet):
         is now, with the request's one access event in the same transaction.
         A change based on an old read is 409, a refusal 400, a role that
         may not 403 (the service's PermissionDenied)."""
-        action = self.get_object()
+        action = self._gated_action()
         with transaction.atomic():
             try:
                 change(action)

@@ -174,6 +174,11 @@ class RegisterEntrySerializer(serializers.ModelSerializer):
     """A register entry; written as a referral (``POST``)."""
 
     patient = serializers.PrimaryKeyRelatedField(queryset=Patient.objects.none())
+    # Blank until accepted: the schema must allow "" (a read-only model field
+    # with choices would be documented as the enum alone).
+    primary_need = serializers.ChoiceField(
+        choices=RegisterEntry.PrimaryNeed.choices, allow_blank=True, read_only=True
+    )
     referring_organisation = serializers.SlugRelatedField(
         slug_field="ods_code",
         queryset=Organisation.objects.exclude(ods_code=None),

@@ -152,6 +152,14 @@ def plan_create(request, patient_id):
                 "new version.",
             )
             return redirect("careplans:plan", plan_id=existing.pk)
+    # As the other plan forms: not shown to whom the service would refuse it.
+    network_id = patient.practice.network_id
+    if not (
+        _may_write(request, open_entry, network_id)
+        if open_entry is not None
+        else _role(request, network_id) in WRITER_ROLES
+    ):
+        raise PermissionDenied(NOT_A_WRITER)
     assessment = patient_latest_signed(patient)
     form = PlanCreateForm(
         _posted(request),

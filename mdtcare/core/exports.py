@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import IO
 
@@ -18,6 +19,10 @@ _FORMULA_FIRST = frozenset(_FORMULA_STARTS)
 CSV_CHUNK_ROWS = 500
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Characters XML 1.0 cannot hold: openpyxl refuses the C0 controls (the whole
+# export fails) and writes U+FFFE/U+FFFF into a file no spreadsheet can open.
+# A vertical tab pasted from a word processor is enough; they are dropped.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def cell_safe(value):
@@ -58,6 +63,14 @@ def csv_response(filename: str, header: Sequence, rows: Iterable[Sequence]):
     return response
 
 
+def xlsx_safe(values):
+    """``csv_safe`` for an XLSX row, after dropping what XML cannot hold
+    (first, so that "\\x01=cmd" is neutralised as "=cmd" would be)."""
+    return csv_safe(
+        [_XML_ILLEGAL.sub("", value) if value.__class__ is str else value for value in values]
+    )
+
+
 def xlsx_write(
     target: str | IO[bytes],
     sheets: Iterable[tuple[str, Sequence, Iterable[Sequence]]],
@@ -72,9 +85,9 @@ def xlsx_write(
     workbook = Workbook(write_only=True)
     for title, header, rows in sheets:
         sheet = workbook.create_sheet(title=title[:31])
-        sheet.append(csv_safe(header))
+        sheet.append(xlsx_safe(header))
         for count, row in enumerate(rows, start=1):
-            sheet.append(csv_safe(row))
+            sheet.append(xlsx_safe(row))
             if on_row is not None and count % 1000 == 0:
                 on_row(count)
     workbook.save(target)

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from mdtcare.audit.services import access_record
+from mdtcare.core.exports import XLSX_CONTENT_TYPE
 from mdtcare.reports import activity_export
 from mdtcare.reports.access import networks_chosen, report_networks
 from mdtcare.reports.activity import monthly_activity
@@ -49,7 +50,12 @@ class MonthlyActivityView(APIView):
                 description="json (default), csv or xlsx",
             ),
         ],
-        responses={200: OpenApiTypes.OBJECT},
+        # The file ``format`` names: JSON by default, or CSV or XLSX.
+        responses={
+            (200, "application/json"): OpenApiTypes.OBJECT,
+            (200, "text/csv"): OpenApiTypes.BINARY,
+            (200, XLSX_CONTENT_TYPE): OpenApiTypes.BINARY,
+        },
     )
     def get(self, request):
         fmt = request.query_params.get("format") or "json"
