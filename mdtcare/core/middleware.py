@@ -1,5 +1,5 @@
-"""Cross-cutting request handling: a request id for logs and audit, and
-no caching of pages that may hold patient data."""
+"""Cross-cutting request handling: a request id for logs and audit, no
+caching of pages that may hold patient data, and no NUL characters."""
 
 import contextvars
 import re
@@ -8,6 +8,7 @@ import uuid
 from django.contrib.auth.middleware import (
     LoginRequiredMiddleware as _DjangoLoginRequiredMiddleware,
 )
+from django.http import HttpResponseBadRequest, JsonResponse
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar(
     "mdtcare_request_id", default=""
@@ -57,3 +58,35 @@ class LoginRequiredMiddleware(_DjangoLoginRequiredMiddleware):
         if request.path.startswith("/api/"):
             return None
         return super().process_view(request, view_func, view_args, view_kwargs)
+
+
+NUL_REFUSED = "The request contains a NUL character (\\x00), which no field may hold"
+
+
+class RefuseNulMiddleware:
+    """A NUL character can be in no field, and PostgreSQL cannot store or
+    even compare one: a query parameter or a JSON body that carries one is
+    refused with 400 before any view reads it (forms and serializers refuse
+    it in their own fields already)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if self._carries_nul(request):
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": NUL_REFUSED}, status=400)
+            return HttpResponseBadRequest(NUL_REFUSED, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
+
+    @staticmethod
+    def _carries_nul(request) -> bool:
+        if "\x00" in request.path or any(
+            "\x00" in key or any("\x00" in value for value in values)
+            for key, values in request.GET.lists()
+        ):
+            return True
+        if request.content_type == "application/json":
+            body = request.body
+            return b"\x00" in body or b"\\u0000" in body
+        return False

@@ -93,3 +93,18 @@ def test_api_responses_are_not_cached(api, matron):
     response = api.get(reverse("patient-list"))
 
     assert response["Cache-Control"] == "no-store"
+
+
+def test_a_number_or_a_boolean_is_not_text():
+    """Every text field of the API refuses what is not a string (DRF would
+    store "0" or "True"); mdtcare.api sets the rule for all of them."""
+    from rest_framework import serializers
+
+    import mdtcare.api  # noqa: F401  (the rule is set on import)
+
+    field = serializers.CharField()
+    for value in (0, 1.5, True):
+        with pytest.raises(serializers.ValidationError, match="Not a valid string"):
+            field.run_validation(value)
+    assert field.run_validation("0") == "0"
+    assert serializers.EmailField().run_validation("a@example.org") == "a@example.org"

@@ -225,3 +225,21 @@ def test_the_apps_database_sessions_run_without_jit():
     with connection.cursor() as cursor:
         cursor.execute("SHOW jit")
         assert cursor.fetchone() == ("off",)
+
+
+@pytest.mark.django_db
+def test_a_nul_character_is_refused_with_400_before_any_view(client, navigator):
+    """PostgreSQL can neither store nor compare a NUL: in a search, a filter
+    or a JSON body it is refused up front, not a server error."""
+    client.force_login(navigator)
+
+    page = client.get("/patients/", {"q": "Smi\x00th"})
+    api = client.get("/api/v1/patients/", {"network": "\x00"})
+    body = client.post(
+        "/api/v1/patients/", data='{"given_name": "A\\u0000"}', content_type="application/json"
+    )
+
+    assert page.status_code == 400 and "NUL" in page.text
+    assert api.status_code == 400 and "NUL" in api.json()["detail"]
+    assert body.status_code == 400 and "NUL" in body.json()["detail"]
+    assert client.get("/patients/", {"q": "Smith"}).status_code == 200
