@@ -357,6 +357,10 @@ def _body(response) -> str:
     return response.content.decode(errors="replace")
 
 
+# The API's file uploads (multipart; the rest of the API reads JSON only).
+UPLOADS = ("/api/v1/risk-imports/", "/api/v1/hospital-activity-imports/")
+
+
 def _request(client, method: str, url: str, data: dict) -> tuple:
     """One request and the text of its response, its changes rolled back (a
     page client's session cookie too, so that a log-out does not end the
@@ -364,8 +368,14 @@ def _request(client, method: str, url: str, data: dict) -> tuple:
     cookies = SimpleCookie(client.cookies)
     try:
         with transaction.atomic():
-            # A write sends a form (multipart, which the upload routes also take).
-            response = getattr(client, method)(url, data) if method != "get" else client.get(url)
+            # A write sends the client's default: a form on the site, JSON to
+            # the API, except to the API's uploads, which take multipart.
+            options = {"format": "multipart"} if url.endswith(UPLOADS) else {}
+            response = (
+                getattr(client, method)(url, data, **options)
+                if method != "get"
+                else client.get(url)
+            )
             body = _body(response)
             transaction.set_rollback(True)
     finally:
