@@ -18,17 +18,39 @@ from mdtcare.accounts.selectors import memberships_cached
 
 def required_for(request) -> bool:
     """Whether the request's user must verify a second factor."""
+    return required_for_user(request.user, memberships=memberships_cached(request=request))
+
+
+def required_for_user(user, *, memberships=None) -> bool:
+    """Whether the user must verify a second factor (``memberships``: theirs,
+    when the caller has read them already)."""
     policy = settings.TWO_FACTOR_REQUIRED_FOR
-    user = request.user
     if policy == "everyone":
         return True
     if policy == "admins":
+        if memberships is None:
+            memberships = Membership.objects.filter(user=user)
         return (
             user.is_superuser
             or user.is_staff
-            or any(m.role == Membership.Role.ADMIN for m in memberships_cached(request=request))
+            or any(m.role == Membership.Role.ADMIN for m in memberships)
         )
     return False
+
+
+def token_code_error(user, code) -> str | None:
+    """Why an API token may not be issued to the user with this code, or
+    None: someone who must use a second factor on the site must give their
+    authenticator app's current code for a token too."""
+    if not required_for_user(user):
+        return None
+    device = confirmed_device(user)
+    if device is None:
+        return "Set up your authenticator app first: log in to mdtcare in a browser"
+    code = str(code or "").replace(" ", "")
+    if not code or not device.verify_token(code):
+        return "Enter the 6-digit code your authenticator app shows now"
+    return None
 
 
 def confirmed_device(user) -> TOTPDevice | None:

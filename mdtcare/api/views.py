@@ -3,11 +3,13 @@ viewset base."""
 
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, viewsets
+from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from mdtcare.accounts import two_factor
 from mdtcare.accounts.selectors import memberships_cached
 from mdtcare.audit.services import access_record
 
@@ -17,20 +19,37 @@ class TokenThrottle(AnonRateThrottle):
 
 
 class TokenView(ObtainAuthToken):
-    """``POST username`` and ``password``, get ``{"token": …}`` for the
-    ``Authorization: Token …`` header. Locked out like the log-in page."""
+    """``POST username`` and ``password`` (and ``code``, the authenticator
+    app's, for those who must use a second factor: admins, by default), get
+    ``{"token": …}`` for the ``Authorization: Token …`` header. Locked out
+    like the log-in page."""
 
     throttle_classes = [TokenThrottle]
 
     @extend_schema(
         request=inline_serializer(
             "Token",
-            {"username": serializers.CharField(), "password": serializers.CharField()},
+            {
+                "username": serializers.CharField(),
+                "password": serializers.CharField(),
+                "code": serializers.CharField(
+                    required=False,
+                    help_text="The authenticator app's 6-digit code, for those who must use "
+                    "a second factor (admins, by default)",
+                ),
+            },
         ),
         responses=inline_serializer("TokenResponse", {"token": serializers.CharField()}),
     )
     def post(self, request, *args, **kwargs):
-        return super().post(request, *args, **kwargs)
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = serializer.validated_data["user"]
+        error = two_factor.token_code_error(user, request.data.get("code"))
+        if error is not None:
+            raise serializers.ValidationError({"code": [error]})
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
 
 
 class MeNetworkSerializer(serializers.Serializer):

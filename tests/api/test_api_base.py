@@ -108,3 +108,24 @@ def test_a_number_or_a_boolean_is_not_text():
             field.run_validation(value)
     assert field.run_validation("0") == "0"
     assert serializers.EmailField().run_validation("a@example.org") == "a@example.org"
+
+
+def test_an_admins_token_needs_the_code_of_their_authenticator_app(api, admin_user):
+    """As on the site, an admin proves a second factor for an API token: no
+    device yet, no code or a wrong code is refused; the right code works."""
+    from django_otp.oath import totp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    ask = {"username": admin_user.username, "password": PASSWORD}
+    no_device = api.post(reverse("api-token"), ask)
+    device = TOTPDevice.objects.create(user=admin_user, name="app", confirmed=True)
+    no_code = api.post(reverse("api-token"), ask)
+    right = api.post(reverse("api-token"), {**ask, "code": f"{totp(device.bin_key):06d}"})
+    # (After a wrong code django-otp makes the device wait a moment.)
+    wrong = api.post(reverse("api-token"), {**ask, "code": "000000"})
+
+    assert no_device.status_code == 400
+    assert "authenticator app" in no_device.json()["code"][0]
+    assert no_code.status_code == wrong.status_code == 400
+    assert no_code.json()["code"] == ["Enter the 6-digit code your authenticator app shows now"]
+    assert right.status_code == 200 and len(right.json()["token"]) == 40
