@@ -169,6 +169,39 @@ class FindPersonForm(forms.Form):
             raise forms.ValidationError(exc.messages[0]) from exc
 
 
+class EmergencyAccessForm(forms.Form):
+    """Emergency access to someone outside the practitioner's networks: the
+    rules (who, how long, the reason's length) are in patients/emergency.py."""
+
+    nhs_number = _required(
+        forms.CharField(
+            label="NHS number of the person",
+            max_length=20,
+            help_text="10 digits, for example 485 777 3456",
+            widget=forms.TextInput(attrs={"class": "nhsuk-input--width-10", "spellcheck": "false"}),
+        ),
+        "Enter the NHS number",
+    )
+    reason = _required(
+        forms.CharField(
+            label="Why do you need this person's record now?",
+            max_length=1000,
+            help_text=(
+                "For example: seen at home out of hours, falls and confusion, "
+                "need the contingency plan and who to call"
+            ),
+            widget=forms.Textarea(attrs={"rows": 4}),
+        ),
+        "Enter the reason you need this record",
+    )
+
+    def clean_nhs_number(self):
+        try:
+            return nhs_number.validate(self.cleaned_data["nhs_number"])
+        except forms.ValidationError as exc:
+            raise forms.ValidationError(exc.messages[0]) from exc
+
+
 class ReferralForm(forms.Form):
     source = _required(
         forms.ChoiceField(

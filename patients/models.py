@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from mdtcare.audit.models import AppendOnlyModel
 from mdtcare.audit.registry import audited
@@ -480,3 +481,64 @@ class HospitalActivityImport(FileImport):
     Valid rows are [line, nhs_number, month (ISO, first day), ae_attendances,
     non_elective_admissions, elective_admissions, outpatient_attendances,
     bed_days]; matched rows are person-months."""
+
+
+class EmergencyAccessQuerySet(NetworkScopedQuerySet):
+    def in_force(self, at=None):
+        """Access that has begun and not yet ended."""
+        at = at or timezone.now()
+        return self.filter(starts_at__lte=at, ends_at__gt=at)
+
+
+@audited
+class EmergencyAccess(BaseModel):
+    """A practitioner's time-limited access to the record of a person outside
+    their networks ("break glass"), with the reason they gave.
+
+    The gate of the record is the practitioner's own access in force, not a
+    network; the records it shows are read only through it (see
+    ``patients/emergency.py``). Through the ordinary gate it belongs to the
+    person's network, whose admins see it on their home page."""
+
+    network_path = "patient__practice__network"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="emergency_accesses"
+    )
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="emergency_accesses"
+    )
+    reason = models.TextField(max_length=1000)
+    starts_at = models.DateTimeField()
+    # Set at the start to the end of the allowed time; moved earlier when the
+    # practitioner ends it themselves.
+    ends_at = models.DateTimeField()
+    ended_early = models.BooleanField(default=False)
+
+    objects = EmergencyAccessQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-starts_at"]
+        verbose_name_plural = "emergency access"
+        indexes = [
+            # A practitioner's access in force to one person.
+            models.Index(fields=["user", "patient", "ends_at"], name="patients_emergency_user"),
+            # An admin's list: the network's latest first.
+            models.Index(fields=["-starts_at"], name="patients_emergency_starts"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gte=models.F("starts_at")),
+                name="patients_emergencyaccess_ends_after_start",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Emergency access from {self.starts_at:%Y-%m-%d %H:%M}"
+
+    def in_force_at(self, at) -> bool:
+        return self.starts_at <= at < self.ends_at
+
+    @property
+    def is_in_force(self) -> bool:
+        return self.in_force_at(timezone.now())

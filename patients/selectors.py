@@ -92,6 +92,23 @@ def patient_find_by_nhs_number(*, user, number: str) -> Patient | None:
     return Patient.objects.visible_to(user).filter(nhs_number=nhs_number.normalise(number)).first()
 
 
+def care_plan_versions() -> Prefetch:
+    """A person's care plan versions, newest first, with the lead and
+    navigator, and their goals with who provides the support (one query
+    each), for the pages that show the plan in force."""
+    return Prefetch(
+        "care_plans",
+        queryset=CarePlan.objects.select_related("clinical_lead", "navigator")
+        .prefetch_related(
+            Prefetch(
+                "goals",
+                queryset=CarePlanGoal.objects.select_related("provider", "provider_organisation"),
+            )
+        )
+        .order_by("-number", "-created_at"),
+    )
+
+
 def patient_record(*, user, patient_id) -> Patient:
     """A patient with everything the record page shows, in a fixed number of
     queries (one per kind of sub-record, however many of each there are)."""
@@ -126,21 +143,7 @@ def patient_record(*, user, patient_id) -> Patient:
                 .prefetch_related("amendments")
                 .order_by("-assessed_on", "-created_at"),
             ),
-            # Care plan versions, newest first, with the lead and navigator,
-            # and their goals with who provides the support (one query each).
-            Prefetch(
-                "care_plans",
-                queryset=CarePlan.objects.select_related("clinical_lead", "navigator")
-                .prefetch_related(
-                    Prefetch(
-                        "goals",
-                        queryset=CarePlanGoal.objects.select_related(
-                            "provider", "provider_organisation"
-                        ),
-                    )
-                )
-                .order_by("-number", "-created_at"),
-            ),
+            care_plan_versions(),
         ),
         user,
         pk=patient_id,

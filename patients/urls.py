@@ -1,6 +1,6 @@
 from django.urls import path
 
-from patients.views import imports, patient_forms, record, referrals, register
+from patients.views import emergency, imports, patient_forms, record, referrals, register
 
 app_name = "patients"
 
@@ -28,6 +28,18 @@ urlpatterns = [
     path("episodes/<uuid:entry_id>/decline/", referrals.referral_decline, name="decline"),
     path("episodes/<uuid:entry_id>/status/", referrals.entry_status, name="entry_status"),
     path("episodes/<uuid:entry_id>/allocate/", referrals.entry_allocate, name="allocate"),
+    # Emergency access to someone outside the user's networks ("break glass").
+    path("emergency-access/", emergency.emergency_access_start, name="emergency_access"),
+    path(
+        "emergency-access/<uuid:access_id>/",
+        emergency.emergency_record,
+        name="emergency_record",
+    ),
+    path(
+        "emergency-access/<uuid:access_id>/end/",
+        emergency.emergency_access_end,
+        name="emergency_access_end",
+    ),
     # Risk stratification.
     path("risk-import/", imports.risk_import_upload, name="risk_import"),
     path("risk-import/<uuid:import_id>/", imports.risk_import_review, name="risk_import_review"),

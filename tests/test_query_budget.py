@@ -35,6 +35,7 @@ from mdtcare.notifications.models import Notification
 from mdtcare.reports.models import ReportExport
 from meetings.models import AgendaItem, Meeting
 from patients.models import (
+    EmergencyAccess,
     HospitalActivity,
     HospitalActivityImport,
     RiskImport,
@@ -123,6 +124,7 @@ ROUTES: dict[str, Route] = dict(
         _route("api-monthly-activity", 21, "list", api=True, persona="chair"),
         # One object's page or endpoint.
         _route("patients:detail", 23, "detail", obj="patient"),
+        _route("patients:emergency_record", 21, "detail", obj="emergency_access"),
         _route("careplans:assessment", 13, "detail", obj="assessment"),
         _route("careplans:assessment_print", 13, "detail", obj="assessment"),
         _route("careplans:assessment_check", 13, "detail", obj="draft_assessment"),
@@ -163,6 +165,7 @@ ROUTES: dict[str, Route] = dict(
         _route("notifications:settings", 7, "other"),
         _route("patients:create", 7, "other"),
         _route("patients:refer_start", 6, "other"),
+        _route("patients:emergency_access", 11, "other"),
         _route("patients:risk_import", 9, "other", persona="admin"),
         _route("patients:hospital_activity_import", 9, "other", persona="admin"),
         _route("meetings:meeting_schedule", 9, "other", persona="chair"),
@@ -346,6 +349,16 @@ class World:
         self.action = self.actions[0]
         self.notification = self.notifications[0]
         self.export = self.exports[0]
+        # The matron's emergency access to the person (in their own network
+        # here: the pages read it the same way wherever the person is).
+        now = timezone.now()
+        self.emergency_access = EmergencyAccess.objects.create(
+            user=matron,
+            patient=self.patient,
+            reason="Seen at home out of hours after a fall",
+            starts_at=now,
+            ends_at=now + dt.timedelta(hours=1),
+        )
 
     def _plan_for_new_patient(self, status):
         entry = builders.referral(builders.person(self.practice), self.today, decided_on=self.today)

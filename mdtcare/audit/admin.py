@@ -37,8 +37,8 @@ class ChangeEventAdmin(ReadOnlyAdmin):
 
 @admin.register(AccessEvent)
 class AccessEventAdmin(ReadOnlyAdmin):
-    list_display = ["at", "user", "role", "what", "patient_count", "reason"]
-    list_filter = ["what"]
+    list_display = ["at", "user", "role", "what", "patient_count", "emergency", "reason"]
+    list_filter = ["emergency", "what"]
     list_select_related = ["user"]
     search_fields = ["user__username", "request_id"]
     date_hierarchy = "at"
@@ -65,8 +65,9 @@ class AccessEventAdmin(ReadOnlyAdmin):
         return access_events_for_patient(patient_id=patient_id)
 
     def patient_access_view(self, request, patient_id):
-        events = self._events(request, patient_id)[:500]
+        events = list(self._events(request, patient_id)[:500])
         context = {
+            "emergency_count": sum(event.emergency for event in events),
             **self.admin_site.each_context(request),
             "title": "Who accessed this patient's record",
             "patient_id": patient_id,
@@ -85,7 +86,9 @@ class AccessEventAdmin(ReadOnlyAdmin):
         writer = csv.writer(Echo())
 
         def rows():
-            yield writer.writerow(["when", "user", "role", "what", "why allowed", "request id"])
+            yield writer.writerow(
+                ["when", "user", "role", "what", "why allowed", "emergency access", "request id"]
+            )
             for event in events.iterator(chunk_size=500):
                 yield writer.writerow(
                     csv_safe(
@@ -95,6 +98,7 @@ class AccessEventAdmin(ReadOnlyAdmin):
                             event.role,
                             event.what,
                             event.reason,
+                            "yes" if event.emergency else "no",
                             event.request_id,
                         ]
                     )

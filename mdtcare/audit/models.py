@@ -89,6 +89,9 @@ class AccessEvent(models.Model):
     # Why the gate let them in, e.g. "member of North as matron".
     reason = models.CharField(max_length=500)
     patient_count = models.PositiveIntegerField(default=0)
+    # Allowed by the user's emergency access ("break glass"), not a network:
+    # the reason they gave is in ``reason``.
+    emergency = models.BooleanField(default=False)
 
     objects = AppendOnlyQuerySet.as_manager()
 

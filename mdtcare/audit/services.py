@@ -21,12 +21,15 @@ def access_record(
     what: str,
     patient_ids: Iterable[UUID] = (),
     network_ids: Iterable[UUID] = (),
+    emergency=None,
 ) -> AccessEvent:
     """Record that ``request.user`` was shown data of ``patient_ids``.
 
     Guarantees one event per request (a second call raises), written in the
     caller's transaction if there is one, with the role the user holds in
-    the networks the data came from as the reason it was allowed.
+    the networks the data came from as the reason it was allowed; or, for
+    a record opened by emergency access (``emergency``, the user's
+    ``EmergencyAccess`` in force), the reason they gave.
     """
     if getattr(request, "_mdtcare_access_event", None) is not None:
         raise AccessAlreadyRecorded(what)
@@ -34,10 +37,14 @@ def access_record(
 
     user = request.user
     patient_ids = list(dict.fromkeys(patient_ids))
-    roles = membership_roles(request=request, network_ids=set(network_ids))
-    reason = "; ".join(f"member of {name} as {role}" for name, role in roles) or (
-        "no patient shown"
-    )
+    if emergency is not None:
+        roles = [("", "emergency access")]
+        reason = f"emergency access: {emergency.reason}"
+    else:
+        roles = membership_roles(request=request, network_ids=set(network_ids))
+        reason = "; ".join(f"member of {name} as {role}" for name, role in roles) or (
+            "no patient shown"
+        )
     with transaction.atomic():
         event = AccessEvent.objects.create(
             user=user,
@@ -48,6 +55,7 @@ def access_record(
             request_id=getattr(request, "request_id", ""),
             reason=reason[:500],
             patient_count=len(patient_ids),
+            emergency=emergency is not None,
         )
         AccessEventPatient.objects.bulk_create(
             AccessEventPatient(event=event, patient_id=patient_id) for patient_id in patient_ids

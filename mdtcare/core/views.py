@@ -26,6 +26,7 @@ from meetings.action_selectors import (
     navigator_dashboard,
 )
 from meetings.selectors import upcoming_meetings
+from patients.emergency import ADMIN_DAYS, emergency_accesses_for_admin
 from patients.selectors import triage_queue
 
 HOME_TEMPLATES = {
@@ -43,7 +44,7 @@ def home(request):
     """Each role lands on the page that says what needs them."""
     membership = current_membership(request=request)
     template = HOME_TEMPLATES.get(membership.role) if membership else "home/no_network.html"
-    context = {"membership": membership}
+    context = {"membership": membership, "emergency_days": ADMIN_DAYS}
     if membership and membership.role == Membership.Role.NAVIGATOR:
         # Counts only (no one named): each card links to the list it counts.
         context["dashboard"] = navigator_dashboard(
@@ -53,6 +54,17 @@ def home(request):
     if membership and membership.role == Membership.Role.ADMIN:
         context["referrals_waiting"] = triage_queue(user=request.user).count()
         context["activity"] = month_so_far(network=membership.network)
+        # Emergency access to the network's people: each is the admins' to review.
+        emergency = emergency_accesses_for_admin(
+            user=request.user, network_id=membership.network_id
+        )
+        context["emergency"] = list(emergency[:HOME_ROWS])
+        context["emergency_count"] = (
+            len(context["emergency"])
+            if len(context["emergency"]) < HOME_ROWS
+            else emergency.count()
+        )
+        _record_people_shown(request, "home.emergency_access", context["emergency"])
     if membership and membership.role in (Membership.Role.NAVIGATOR, Membership.Role.GP_CHAIR):
         context["next_meetings"] = upcoming_meetings(user=request.user)[:3]
     if membership and membership.role == Membership.Role.MATRON:

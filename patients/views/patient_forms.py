@@ -35,7 +35,7 @@ def patient_create(request):
     """Add a person to the register (then, usually, refer them)."""
     initial = {"nhs_number": request.GET.get("nhs_number", "")[:20]}
     form = PatientForm(request.POST or None, user=request.user, initial=initial)
-    duplicate_of = None
+    duplicate_of = duplicate_elsewhere = None
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         try:
@@ -49,6 +49,8 @@ def patient_create(request):
             add_service_errors(form, exc)
             if Patient.objects.visible_to(request.user).filter(pk=exc.existing.pk).exists():
                 duplicate_of = exc.existing
+            else:
+                duplicate_elsewhere = True
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -60,7 +62,12 @@ def patient_create(request):
     return render(
         request,
         "patients/forms/patient_form.html",
-        {"form": form, "duplicate_of": duplicate_of, "editing": False},
+        {
+            "form": form,
+            "duplicate_of": duplicate_of,
+            "duplicate_elsewhere": duplicate_elsewhere,
+            "editing": False,
+        },
     )
 
 

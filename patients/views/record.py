@@ -186,7 +186,9 @@ class AssessmentSummary:
         return [flag for line in self.lines for flag in line.score.flags]
 
 
-def _summary(assessment: Assessment, before: Assessment | None = None) -> AssessmentSummary:
+def assessment_summary(
+    assessment: Assessment, before: Assessment | None = None
+) -> AssessmentSummary:
     answers = effective_answers(assessment)  # from the prefetched amendments
     scores = assessment_scores(answers)
     previous = assessment_scores(effective_answers(before)) if before else {}
@@ -212,8 +214,8 @@ def _record_assessments(patient) -> RecordAssessments:
     assessments = list(patient.assessments.all())  # latest first
     signed = [assessment for assessment in assessments if assessment.is_signed]
     return RecordAssessments(
-        rows=[_summary(assessment) for assessment in assessments],
-        latest_signed=_summary(signed[0], signed[1] if len(signed) > 1 else None)
+        rows=[assessment_summary(assessment) for assessment in assessments],
+        latest_signed=assessment_summary(signed[0], signed[1] if len(signed) > 1 else None)
         if signed
         else None,
         draft=next((a for a in assessments if a.status == Assessment.Status.DRAFT), None),

@@ -94,5 +94,5 @@ def test_admin_page_lists_who_accessed_a_patient_and_exports_csv(
     assert page.status_code == 200
     assert matron.get_full_name() in page.text
     body = b"".join(export.streaming_content).decode()
-    assert body.splitlines()[0] == "when,user,role,what,why allowed,request id"
+    assert body.splitlines()[0] == "when,user,role,what,why allowed,emergency access,request id"
     assert "member of North as Community matron" in body

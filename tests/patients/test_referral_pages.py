@@ -115,6 +115,8 @@ def test_a_duplicate_outside_the_gate_is_refused_without_a_link(client, outsider
 
     assert "This NHS number is already on the register." in response.text
     assert str(existing.pk) not in response.text
+    # The way to their record in an emergency, which asks for a reason.
+    assert reverse("patients:emergency_access") in response.text
 
 
 def test_the_date_of_birth_gets_a_clear_message(client, chair, practice_a):

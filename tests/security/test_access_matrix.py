@@ -105,6 +105,7 @@ _EXTRA_RECIPES: dict[str, Route] = {
         ("reports:export_download", "export", None),
         ("api-report-export-download", "export", None),
         ("patients:carer_remove", "patient", {"carer_id": "@carer"}),
+        ("patients:emergency_access_end", "emergency_access", None),
         ("careplans:assessment_autosave", "draft_assessment", {"section": "medicines"}),
         ("careplans:assessment_complete", "draft_assessment", None),
         ("careplans:plan_goal_remove", "draft_plan", {"goal_id": "@goal"}),
@@ -216,6 +217,7 @@ _RECORDS = (
     "export",
     "risk_import",
     "activity_import",
+    "emergency_access",
 )
 _WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
 
@@ -517,6 +519,13 @@ ASSESSOR = Rule("the assessor (the matron who started it)", owner="matron")
 RECIPIENT = Rule("the recipient (the matron)", owner="matron", refused=NOT_FOUND)
 REQUESTER = Rule("who asked for the export (the GP chair)", owner="gp_chair", refused=NOT_FOUND)
 UPLOADER = Rule("who uploaded the file (the admin)", owner="admin", refused=NOT_FOUND)
+PRACTITIONERS = Rule(
+    "practitioners: every role but admin (emergency access)",
+    roles=frozenset({Role.MATRON, Role.GP_CHAIR, Role.NAVIGATOR, Role.MEMBER}),
+)
+EMERGENCY_USER = Rule(
+    "who opened the emergency access (the matron)", owner="matron", refused=NOT_FOUND
+)
 
 
 def _each(rule: Rule, *names: str) -> dict[str, Rule]:
@@ -710,6 +719,8 @@ POLICY: dict[str, Rule] = {
         "careplan-new-version",
     ),
     **_each(GP_CHAIR, "careplans:plan_ratify", "careplan-ratify"),
+    **_each(PRACTITIONERS, "patients:emergency_access"),
+    **_each(EMERGENCY_USER, "patients:emergency_record", "patients:emergency_access_end"),
     **_each(ASSESSOR, "careplans:assessment_complete", "assessment-complete"),
 }
 
