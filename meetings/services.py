@@ -242,6 +242,10 @@ def agenda_publish(*, by: User, meeting: Meeting, expected_revision: int | None 
 # --- running the meeting ------------------------------------------------------
 
 
+# Who runs a meeting: its GP chair, or an admin acting as chair with a reason.
+CHAIR_ROLES = frozenset({Membership.Role.GP_CHAIR, Membership.Role.ADMIN})
+
+
 def _require_chair(*, user: User, meeting: Meeting, reason: str = "") -> str:
     """GP chairs run meetings; an admin may act as chair, with a reason."""
     role = permissions.role_in(user=user, network_id=meeting.network_id)

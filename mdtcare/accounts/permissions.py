@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 
 from mdtcare.accounts.models import Membership
+from mdtcare.accounts.selectors import memberships_cached
 
 Role = Membership.Role
 
@@ -32,6 +33,24 @@ def role_in(*, user, network_id) -> str | None:
 def require_role(*, user, network_id, roles: frozenset[str], action: str) -> str:
     """The user's role in the network, or PermissionDenied naming the action."""
     role = role_in(user=user, network_id=network_id)
+    if role not in roles:
+        raise PermissionDenied(f"Your role does not allow you to {action}.")
+    return role
+
+
+def page_role(*, request, network_id) -> str | None:
+    """The request user's role in the network, from the memberships the
+    request has loaded already (no query): for what a page offers."""
+    return next(
+        (m.role for m in memberships_cached(request=request) if m.network_id == network_id),
+        None,
+    )
+
+
+def require_page_role(*, request, network_id, roles: frozenset[str], action: str) -> str:
+    """``require_role`` for a page that shows a form: refused (403) before the
+    form is shown to someone whose sending it the service would refuse."""
+    role = page_role(request=request, network_id=network_id)
     if role not in roles:
         raise PermissionDenied(f"Your role does not allow you to {action}.")
     return role

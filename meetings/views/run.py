@@ -103,10 +103,15 @@ def _clock(meeting: Meeting, slots: list[Slot]) -> Clock:
     return Clock(now, slot, over, running)
 
 
-def _meeting_for_page(request, meeting_id, what: str, patient_ids=None):
+def _meeting_for_page(request, meeting_id, what: str, patient_ids=None, *, roles=None, action=""):
     """The meeting through the gate, its agenda, and the access event naming
-    the people shown (everyone on the agenda unless said otherwise)."""
+    the people shown (everyone on the agenda unless said otherwise); with
+    ``roles``, 403 for a role the page's service would refuse."""
     meeting = meeting_get_for_user(user=request.user, meeting_id=meeting_id)
+    if roles is not None:
+        permissions.require_page_role(
+            request=request, network_id=meeting.network_id, roles=roles, action=action
+        )
     items = _agenda(meeting)
     access_record(
         request=request,
@@ -174,7 +179,21 @@ def meeting_run(request, meeting_id):
     return render(
         request,
         "meetings/run/run.html",
-        {"meeting": meeting, "slots": [], "start_form": ActingForm()},
+        {
+            "meeting": meeting,
+            "slots": [],
+            "start_form": ActingForm(),
+            "may_close": _may_close(request, meeting),
+        },
+    )
+
+
+def _may_close(request, meeting) -> bool:
+    """Whether to offer "Close meeting": to whoever may run it."""
+    return (
+        meeting.status == Meeting.Status.IN_PROGRESS
+        and permissions.page_role(request=request, network_id=meeting.network_id)
+        in services.CHAIR_ROLES
     )
 
 
@@ -233,6 +252,7 @@ def _render_screen(request, meeting, items, current, forms=None, status=200):
             "item_actions": item_actions,
             "attendance": list(meeting.attendance.all()),
             "start_form": ActingForm(),
+            "may_close": _may_close(request, meeting),
             "outcome_form": forms["outcome"],
             "action_form": forms["action"],
             "attendance_form": forms["attendance"],
@@ -363,7 +383,13 @@ def _post_attendance(request, meeting, items, current):
 @require_http_methods(["GET", "POST"])
 def meeting_close(request, meeting_id):
     """First what will be carried forward, then the close."""
-    meeting, items = _meeting_for_page(request, meeting_id, "meeting.close")
+    meeting, items = _meeting_for_page(
+        request,
+        meeting_id,
+        "meeting.close",
+        roles=services.CHAIR_ROLES,
+        action="close the meeting",
+    )
     carried = [item for item in items if _discussion(item) is None]
     form = ActingForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -447,7 +473,7 @@ def meeting_minutes(request, meeting_id):
             "sections": sections,
             "not_reached": not_reached,
             "may_amend": meeting.status == Meeting.Status.CLOSED
-            and permissions.role_in(user=request.user, network_id=meeting.network_id)
+            and permissions.page_role(request=request, network_id=meeting.network_id)
             in services.AMENDERS,
         },
     )
@@ -457,6 +483,12 @@ def meeting_minutes(request, meeting_id):
 def discussion_amend(request, meeting_id, item_id):
     """Correct one outcome of a closed meeting, with the reason."""
     meeting = meeting_get_for_user(user=request.user, meeting_id=meeting_id)
+    permissions.require_page_role(
+        request=request,
+        network_id=meeting.network_id,
+        roles=services.AMENDERS,
+        action="correct MDT outcomes",
+    )
     item = (
         meeting.agenda.select_related("patient__practice", "discussion")
         .filter(pk=item_id, discussion__isnull=False)

@@ -75,8 +75,17 @@ def triage_queue(request):
     return render(request, "patients/triage.html", {"page": page})
 
 
-def _entry_for_page(request, entry_id, what):
+def _entry_for_page(request, entry_id, what, *, roles=None, action=""):
+    """The episode through the gate (404 outside it); with ``roles``, 403 for
+    a role the page's service would refuse, before anything is shown."""
     entry = entry_get_for_user(user=request.user, entry_id=entry_id)
+    if roles is not None:
+        permissions.require_page_role(
+            request=request,
+            network_id=entry.patient.practice.network_id,
+            roles=roles,
+            action=action,
+        )
     access_record(
         request=request,
         what=what,
@@ -190,7 +199,13 @@ def entry_status(request, entry_id):
 
 
 def entry_allocate(request, entry_id):
-    entry = _entry_for_page(request, entry_id, "episode.allocate")
+    entry = _entry_for_page(
+        request,
+        entry_id,
+        "episode.allocate",
+        roles=permissions.REGISTER_KEEPERS,
+        action="change the allocation",
+    )
     initial = {
         "clinical_lead": entry.clinical_lead_id,
         "navigator": entry.navigator_id,

@@ -7,10 +7,13 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from mdtcare.accounts.models import Membership, Profession
 from mdtcare.audit.models import AccessEvent
 from mdtcare.core import nhs_number
 from patients.models import Patient, RegisterEntry
+from tests.conftest import _persona
 from tests.factories import PatientFactory
+from tests.reports import builders
 
 pytestmark = pytest.mark.django_db
 TODAY = timezone.localdate()
@@ -400,3 +403,23 @@ def test_form_pages_have_a_pinned_query_count(
         client.get(reverse("patients:accept", args=[entry.pk]))
     with django_assert_num_queries(12):
         client.get(reverse("patients:refer", args=[patient.pk]))
+
+
+def test_a_plain_member_is_refused_the_allocation_form_before_it_is_shown(
+    client, navigator, matron, network_a, practice_a
+):
+    member = _persona("member", Profession.SOCIAL_WORKER, network_a, Membership.Role.MEMBER)
+    entry = builders.referral(PatientFactory(practice=practice_a), TODAY, decided_on=TODAY)
+    url = reverse("patients:allocate", args=[entry.pk])
+    client.force_login(member)
+
+    shown = client.get(url)
+    sent = client.post(url, {"clinical_lead": matron.pk, "navigator": navigator.pk})
+
+    assert shown.status_code == 403 and sent.status_code == 403
+    assert "Your role does not allow you to change the allocation" in shown.text
+    assert not AccessEvent.objects.exists()  # nothing of the person was shown
+    entry.refresh_from_db()
+    assert entry.clinical_lead is None
+    client.force_login(navigator)
+    assert client.get(url).status_code == 200

@@ -515,6 +515,14 @@ PLAN_WRITERS = Rule(
     roles=frozenset({Role.MATRON, Role.GP_CHAIR}),
 )
 GP_CHAIR = Rule("the network's GP chair", roles=frozenset({Role.GP_CHAIR}))
+CHAIRS = Rule(
+    "who runs the meeting: GP chair, or an admin acting as chair",
+    roles=frozenset({Role.GP_CHAIR, Role.ADMIN}),
+)
+AMENDERS = Rule(
+    "who corrects MDT outcomes: GP chair, navigator (the minutes) or admin",
+    roles=frozenset({Role.GP_CHAIR, Role.NAVIGATOR, Role.ADMIN}),
+)
 ASSESSOR = Rule("the assessor (the matron who started it)", owner="matron")
 RECIPIENT = Rule("the recipient (the matron)", owner="matron", refused=NOT_FOUND)
 REQUESTER = Rule("who asked for the export (the GP chair)", owner="gp_chair", refused=NOT_FOUND)
@@ -581,9 +589,6 @@ POLICY: dict[str, Rule] = {
         "patients:consent",
         "patients:refer",
         "patients:entry_status",
-        # The allocation form is shown to every member, as the meeting pages
-        # are; the service refuses a plain member's change (REGISTER_KEEPERS).
-        "patients:allocate",
         "patient-list",
         "patient-detail",
         "register-entry-list",
@@ -614,15 +619,15 @@ POLICY: dict[str, Rule] = {
         "careplan-fhir",
         "careplan-share",
         # meetings: every member attends and sees the meeting's pages; who
-        # starts, records and closes is the services' rule (meetings/views/run.py)
+        # starts and records is the services' rule (meetings/views/run.py);
+        # the close and the correction of an outcome are refused before
+        # their forms are shown (CHAIRS, AMENDERS)
         "meetings:meeting_list",
         "meetings:meeting",
         "meetings:meeting_pack",
         "meetings:meeting_run",
         "meetings:meeting_run_item",
-        "meetings:meeting_close",
         "meetings:meeting_minutes",
-        "meetings:discussion_amend",
         "meeting-list",
         "meeting-detail",
         # actions: anyone in the network adds, starts and completes them
@@ -643,6 +648,8 @@ POLICY: dict[str, Rule] = {
     ),
     **_each(
         REGISTER_KEEPERS,
+        # The allocation form is refused before it is shown (as the plan forms are).
+        "patients:allocate",
         "register-entry-activate",
         "register-entry-step-down",
         "register-entry-discharge",
@@ -719,6 +726,8 @@ POLICY: dict[str, Rule] = {
         "careplan-new-version",
     ),
     **_each(GP_CHAIR, "careplans:plan_ratify", "careplan-ratify"),
+    **_each(CHAIRS, "meetings:meeting_close"),
+    **_each(AMENDERS, "meetings:discussion_amend"),
     **_each(PRACTITIONERS, "patients:emergency_access"),
     **_each(EMERGENCY_USER, "patients:emergency_record", "patients:emergency_access_end"),
     **_each(ASSESSOR, "careplans:assessment_complete", "assessment-complete"),
