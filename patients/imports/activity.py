@@ -15,8 +15,6 @@ from django.utils import timezone
 
 from mdtcare.accounts.models import User
 from patients.imports.common import (
-    _ISO_DATE,
-    _UK_DATE,
     _WHOLE_NUMBER,
     _YEAR_MONTH,
     BATCH_SIZE,
@@ -33,6 +31,7 @@ from patients.imports.common import (
     _import_matched,
     _import_network_ids,
     _nhs_number,
+    _parse_day,
     _shown,
     hospital_activity_import_require_role,
     import_discard,
@@ -116,16 +115,12 @@ def _month(text: str, today: dt.date) -> tuple[dt.date | None, str]:
     has ended: the current month's counts are not complete yet."""
     if not text:
         return None, "The month is missing"
-    year_month, iso, uk = _YEAR_MONTH.match(text), _ISO_DATE.match(text), _UK_DATE.match(text)
+    year_month = _YEAR_MONTH.match(text)
     try:
         if year_month:
             value = dt.date(int(year_month[1]), int(year_month[2]), 1)
-        elif iso:
-            value = dt.date(int(iso[1]), int(iso[2]), int(iso[3]))
-        elif uk:
-            value = dt.date(int(uk[3]), int(uk[2]), int(uk[1]))
         else:
-            raise ValueError(text)
+            value = _parse_day(text)
     except ValueError:
         return None, f"The month “{_shown(text)}” is not a month: write it like 2026-03"
     if value.day != 1:

@@ -345,17 +345,21 @@ def _nhs_number(text: str) -> tuple[str | None, str]:
         return None, exc.messages[0]
 
 
+def _parse_day(text: str) -> dt.date:
+    """A day written 2026-03-02 or 02/03/2026; ValueError otherwise."""
+    iso, uk = _ISO_DATE.match(text), _UK_DATE.match(text)
+    if iso:
+        return dt.date(int(iso[1]), int(iso[2]), int(iso[3]))
+    if uk:
+        return dt.date(int(uk[3]), int(uk[2]), int(uk[1]))
+    raise ValueError(text)
+
+
 def _date(text: str, today: dt.date, name: str = "score date") -> tuple[dt.date | None, str]:
     if not text:
         return None, f"The {name} is missing"
-    iso, uk = _ISO_DATE.match(text), _UK_DATE.match(text)
     try:
-        if iso:
-            value = dt.date(int(iso[1]), int(iso[2]), int(iso[3]))
-        elif uk:
-            value = dt.date(int(uk[3]), int(uk[2]), int(uk[1]))
-        else:
-            raise ValueError(text)
+        value = _parse_day(text)
     except ValueError:
         return None, (
             f"The {name} “{_shown(text)}” is not a date: write it like 2026-03-02 or 02/03/2026"
