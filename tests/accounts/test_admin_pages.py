@@ -40,17 +40,6 @@ def test_other_roles_are_sent_to_log_in_from_the_admin(client, matron):
     assert response.status_code == 302
 
 
-def test_the_admin_action_deactivates_a_user(client, service_admin, matron):
-    response = client.post(
-        reverse("admin:accounts_user_changelist"),
-        {"action": "deactivate", "_selected_action": [str(matron.pk)]},
-    )
-
-    assert response.status_code == 302
-    matron.refresh_from_db()
-    assert not matron.is_active
-
-
 def test_audit_rows_cannot_be_changed_in_the_admin(client, service_admin):
     from mdtcare.audit.models import ChangeEvent
 
