@@ -353,6 +353,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The errors every operation can answer (401, 403, 404, 429; 400 and 415
+    # for writes), with the API's JSON error body.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "mdtcare.api.schema.generic_errors",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "EpisodeStatusEnum": "patients.models.EntryStatus",
         "RiskImportStatusEnum": "patients.models.RiskImport.Status",

@@ -154,9 +154,27 @@ ERRORS = {
 }
 
 
-def _error(request, status):
+# What the API says for the errors Django answers before (or instead of) DRF,
+# in DRF's shape: the API speaks JSON whatever goes wrong.
+API_ERRORS = {
+    400: "Bad request.",
+    403: "You do not have permission to perform this action.",
+    404: "Not found.",
+    500: "Server error.",
+}
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def _error(request, status, detail: str = ""):
+    if _is_api(request):
+        return JsonResponse({"detail": detail or API_ERRORS[status]}, status=status)
     title, text = ERRORS[status]
-    return render(request, "errors/error.html", {"title": title, "text": text}, status=status)
+    return render(
+        request, "errors/error.html", {"title": title, "text": detail or text}, status=status
+    )
 
 
 @login_not_required
@@ -166,6 +184,8 @@ def csrf_failure(request, reason=""):
 
 def error_400(request, exception=None):
     if isinstance(exception, RequestDataTooBig):
+        if _is_api(request):
+            return _error(request, 400, "The request is larger than mdtcare accepts (2 MB).")
         return render(
             request,
             "errors/error.html",
@@ -182,11 +202,7 @@ def error_400(request, exception=None):
 def error_403(request, exception=None):
     """A refusal says why, in the words of the rule that refused it (services
     raise PermissionDenied with a sentence naming the action)."""
-    title, text = ERRORS[403]
-    reason = str(exception) if exception is not None else ""
-    return render(
-        request, "errors/error.html", {"title": title, "text": reason or text}, status=403
-    )
+    return _error(request, 403, str(exception) if exception is not None else "")
 
 
 def error_404(request, exception=None):
@@ -196,6 +212,8 @@ def error_404(request, exception=None):
 def error_500(request):
     # Rendered without the request's context: whatever failed (the database,
     # say) must not fail the error page too.
+    if _is_api(request):
+        return JsonResponse({"detail": API_ERRORS[500]}, status=500)
     title, text = ERRORS[500]
     html = loader.render_to_string("errors/error.html", {"title": title, "text": text})
     return HttpResponseServerError(html)

@@ -129,3 +129,42 @@ def test_an_admins_token_needs_the_code_of_their_authenticator_app(api, admin_us
     assert no_code.status_code == wrong.status_code == 400
     assert no_code.json()["code"] == ["Enter the 6-digit code your authenticator app shows now"]
     assert right.status_code == 200 and len(right.json()["token"]) == 40
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/no-such-thing/",
+        "/api/v1/patients/not-a-uuid/",  # matches no route: Django answers, in JSON
+        "/api/v1/patients/00000000-0000-4000-8000-000000000000/",
+    ],
+)
+def test_not_found_is_json_whoever_answers_it(api, matron, path):
+    api.force_authenticate(matron)
+
+    response = api.get(path)
+
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/json")
+    assert list(response.json()) == ["detail"]
+
+
+def test_every_operation_documents_the_errors_it_can_answer(api, matron):
+    """401, 403, 404, 429 and 400 on all; 415 on writes; each with the
+    error body's schema (mdtcare/api/schema.py)."""
+    api.force_authenticate(matron)
+    schema = api.get(reverse("api-schema"), {"format": "json"}).json()
+
+    missing = [
+        f"{method.upper()} {path}: {status}"
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+        for status in ("400", "401", "403", "404", "429")
+        + (("415",) if method in ("post", "put", "patch", "delete") else ())
+        if status not in operation["responses"]
+    ]
+
+    assert not missing
+    error = schema["paths"]["/api/v1/patients/"]["get"]["responses"]["404"]
+    assert error["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+    assert "Error" in schema["components"]["schemas"]

@@ -29,8 +29,6 @@ def test_only_a_flush_of_a_test_database_may_empty_the_audit_tables(purge, datab
 
 def test_the_refusing_trigger_asks_the_rule_with_the_database_it_runs_in():
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT prosrc FROM pg_proc WHERE proname = 'mdtcare_audit_refuse_change'"
-        )
+        cursor.execute("SELECT prosrc FROM pg_proc WHERE proname = 'mdtcare_audit_refuse_change'")
         source = cursor.fetchone()[0]
     assert "mdtcare_audit_purge_permitted(current_database())" in source
