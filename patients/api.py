@@ -5,6 +5,7 @@ actions). Serializers parse and name their writable fields; every rule is in
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.db.models import Prefetch
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
@@ -128,12 +129,16 @@ class PatientViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, GatedRead
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
         try:
-            saved = services.patient_create(
-                by=self.request.user,
-                practice=data.pop("practice"),
-                nhs_number=data.pop("nhs_number"),
-                **data,
-            )
+            # The answer is the person's record: its access event is written
+            # with the change.
+            with transaction.atomic():
+                saved = services.patient_create(
+                    by=self.request.user,
+                    practice=data.pop("practice"),
+                    nhs_number=data.pop("nhs_number"),
+                    **data,
+                )
+                self._record([saved.patient], f"api.{self.audit_what}.create")
         except services.DuplicatePatient as exc:
             visible = Patient.objects.visible_to(self.request.user).filter(pk=exc.existing.pk)
             extra = {"existing": str(exc.existing.pk)} if visible.exists() else {}
@@ -147,12 +152,14 @@ class PatientViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, GatedRead
         data = dict(serializer.validated_data)
         data.pop("nhs_number", None)
         try:
-            saved = services.patient_update(
-                by=self.request.user,
-                patient=serializer.instance,
-                practice=data.pop("practice", None),
-                **data,
-            )
+            with transaction.atomic():
+                saved = services.patient_update(
+                    by=self.request.user,
+                    patient=serializer.instance,
+                    practice=data.pop("practice", None),
+                    **data,
+                )
+                self._record([saved.patient], f"api.{self.audit_what}.update")
         except DjangoValidationError as exc:
             _raise_api_error(exc)
         serializer.instance = saved.patient

@@ -75,19 +75,6 @@ def _may_schedule(request, meeting: Meeting) -> bool:
     return meeting.network_id in _scheduler_network_ids(request)
 
 
-def _meeting_for_page(request, meeting_id, what: str, patient_ids=()) -> Meeting:
-    """The meeting through the gate (404 outside it), with this request's
-    access event."""
-    meeting = meeting_get_for_user(user=request.user, meeting_id=meeting_id)
-    access_record(
-        request=request,
-        what=what,
-        patient_ids=patient_ids,
-        network_ids={meeting.network_id},
-    )
-    return meeting
-
-
 def _agenda(meeting: Meeting) -> list[AgendaItem]:
     return list(
         meeting.agenda.select_related("patient", "patient__practice").order_by(
@@ -215,7 +202,9 @@ def meeting_view(request, meeting_id):
 
 def meeting_cancel(request, meeting_id):
     """Cancel one meeting (of a series or not), giving the reason."""
-    meeting = _meeting_for_page(request, meeting_id, "meeting.cancel")
+    # The page names no one (the meeting's date and the reason asked), so it
+    # writes no access event; the cancellation is in the change history.
+    meeting = meeting_get_for_user(user=request.user, meeting_id=meeting_id)
     if not _may_schedule(request, meeting):
         raise PermissionDenied(NOT_A_SCHEDULER)
     if meeting.status != Meeting.Status.SCHEDULED:

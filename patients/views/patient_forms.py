@@ -49,6 +49,13 @@ def patient_create(request):
             add_service_errors(form, exc)
             if Patient.objects.visible_to(request.user).filter(pk=exc.existing.pk).exists():
                 duplicate_of = exc.existing
+                # The page names them and links to their record.
+                access_record(
+                    request=request,
+                    what="patient.duplicate",
+                    patient_ids=[duplicate_of.pk],
+                    network_ids={duplicate_of.practice.network_id},
+                )
             else:
                 duplicate_elsewhere = True
         except ValidationError as exc:

@@ -8,6 +8,7 @@ from django.db.migrations.executor import MigrationExecutor
 from mdtcare.audit.context import audit_context
 from mdtcare.audit.models import AccessEvent, ChangeEvent
 from mdtcare.audit.selectors import change_history
+from mdtcare.audit.services import access_record
 from patients.models import Patient
 from tests.factories import PatientFactory
 
@@ -125,35 +126,68 @@ def test_the_application_cannot_edit_or_delete_audit_rows(practice_a):
         AccessEvent.objects.all().delete()
 
 
-@pytest.mark.parametrize(
-    "statement",
-    [
-        "DELETE FROM audit_changeevent",
-        "UPDATE audit_changeevent SET source = 'tampered'",
-    ],
-)
-def test_the_database_refuses_delete_and_update_on_audit_tables(practice_a, statement):
-    PatientFactory(practice=practice_a)
+# Each append-only table, and an UPDATE of one of its columns. Named here,
+# not read from the code, so that a table dropped from the triggers fails.
+AUDIT_TABLE_UPDATES = {
+    "audit_changeevent": "UPDATE audit_changeevent SET source = 'tampered'",
+    "audit_accessevent": "UPDATE audit_accessevent SET what = 'tampered'",
+    "audit_accesseventpatient": "UPDATE audit_accesseventpatient SET patient_id = patient_id",
+}
 
+
+def _count(table: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM {table}")  # noqa: S608 (a name from the table above)
+        return cursor.fetchone()[0]
+
+
+@pytest.fixture
+def audit_rows(rf, matron, practice_a) -> dict[str, int]:
+    """Rows in each audit table (a change, and an access event naming a
+    patient): a row trigger fires only for a row. Table -> how many."""
+    with audit_context(actor=matron, source="web"):
+        patient = PatientFactory(practice=practice_a)
+    request = rf.get("/patients/")
+    request.user = matron
+    request.request_id = "req-append-only"
+    access_record(request=request, what="patient.view", patient_ids=[patient.pk])
+    return {table: _count(table) for table in AUDIT_TABLE_UPDATES}
+
+
+def _refused(table: str, statement: str, *, before: str = "") -> None:
+    """Run ``statement`` (after ``before``) through the application's own
+    connection: the database must refuse it, naming ``table`` append-only."""
     with (
-        pytest.raises(DatabaseError, match="append-only"),
+        pytest.raises(DatabaseError, match=f"audit table {table} is append-only"),
         transaction.atomic(),
         connection.cursor() as cursor,
     ):
+        if before:
+            cursor.execute(before)
         cursor.execute(statement)
 
-    assert ChangeEvent.objects.exists()
+
+@pytest.mark.parametrize("table", sorted(AUDIT_TABLE_UPDATES))
+@pytest.mark.parametrize("verb", ["UPDATE", "DELETE"])
+def test_the_database_refuses_delete_and_update_on_audit_tables(audit_rows, table, verb):
+    assert audit_rows[table] > 0
+
+    delete = f"DELETE FROM {table}"  # noqa: S608 (a name from the table above)
+    _refused(table, AUDIT_TABLE_UPDATES[table] if verb == "UPDATE" else delete)
+
+    assert _count(table) == audit_rows[table]
+    assert not AccessEvent.objects.filter(what="tampered").exists()
+    assert not ChangeEvent.objects.filter(source="tampered").exists()
 
 
 @pytest.mark.postgres
-def test_postgres_refuses_truncate_on_audit_tables(practice_a):
-    PatientFactory(practice=practice_a)
+@pytest.mark.parametrize("table", sorted(AUDIT_TABLE_UPDATES))
+def test_postgres_refuses_truncate_on_audit_tables(audit_rows, table):
+    # As if the rows were committed: the test's transaction still holds
+    # their deferred foreign-key checks, and PostgreSQL will not truncate a
+    # table with checks pending. CASCADE: without it, the foreign key of
+    # audit_accesseventpatient alone would refuse to empty audit_accessevent,
+    # before its trigger is asked (which, named first, answers first).
+    _refused(table, f"TRUNCATE {table} CASCADE", before="SET CONSTRAINTS ALL IMMEDIATE")
 
-    with (
-        pytest.raises(DatabaseError, match="append-only"),
-        transaction.atomic(),
-        connection.cursor() as cursor,
-    ):
-        cursor.execute("TRUNCATE audit_changeevent")
-
-    assert ChangeEvent.objects.exists()
+    assert {name: _count(name) for name in AUDIT_TABLE_UPDATES} == audit_rows
