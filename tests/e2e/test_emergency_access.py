@@ -76,3 +76,22 @@ def test_the_emergency_access_form_works_without_javascript(page_without_js):
 
     expect(page.get_by_role("heading", level=1)).to_contain_text(person.family_name.upper())
     expect(page.locator(".nhsuk-warning-callout")).to_contain_text(REASON)
+
+
+def test_the_emergency_access_form_is_used_with_the_keyboard_alone(page):
+    person = _north_person_with_a_plan()
+    log_in(page, "outsider")
+    page.goto("/patients/emergency-access/")
+
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "id_nhs_number":
+            break
+    page.keyboard.type(person.nhs_number)
+    page.keyboard.press("Tab")
+    page.keyboard.type(REASON)
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent").strip() == "Open the record"
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_role("heading", level=1)).to_contain_text(person.family_name.upper())
