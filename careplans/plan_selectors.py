@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q
 from django.utils import timezone
 
 from careplans.models import CarePlan, CarePlanGoal, CareTeamMember
@@ -111,6 +111,60 @@ def plans_needing_attention(*, user, today: dt.date | None = None):
         .select_related("patient", "patient__practice", "clinical_lead", "navigator")
         .order_by("next_review_on", "pk")
     )
+
+
+def _newer_version_in_force():
+    """A newer version of the plan (``OuterRef``) in force for an open episode."""
+    return CarePlan.objects.filter(
+        patient=OuterRef("patient"),
+        status__in=IN_FORCE,
+        entry__status__in=RegisterEntry.OPEN_STATUSES,
+        number__gt=OuterRef("number"),
+    )
+
+
+@dataclass(frozen=True)
+class PlanCounts:
+    """What the navigator's Today page counts of the plans of their
+    networks. ``reviews_due`` and ``reviews_overdue``: the people the
+    register's review filters list (``patients.selectors.register_rows``
+    ``plan_next_review_on``: the plan in force, latest version, of an open
+    episode; a plan stays in force when its episode ends, so only an open
+    episode's counts). ``not_shared``: plans ratified more than
+    ``SHARE_WITHIN`` ago by London's calendar and not shared with the person,
+    the "Ratified but not shared" reason of ``plans_needing_attention``."""
+
+    reviews_due: int
+    reviews_overdue: int
+    not_shared: int
+
+
+def plan_counts(*, user, today: dt.date | None = None) -> PlanCounts:
+    """``PlanCounts`` in one query over the plans in force of the user's
+    networks, reading no one's other columns."""
+    today = today or timezone.localdate()
+    share_by = timezone.make_aware(dt.datetime.combine(today - SHARE_WITHIN, dt.time.min))
+    reviewed = Q(entry__status__in=RegisterEntry.OPEN_STATUSES, has_newer=False)
+    counts = (
+        CarePlan.objects.visible_to(user)
+        .filter(status__in=IN_FORCE)
+        .annotate(has_newer=Exists(_newer_version_in_force()))
+        .aggregate(
+            due=Count(
+                "patient_id",
+                distinct=True,
+                filter=reviewed
+                & Q(next_review_on__gte=today, next_review_on__lte=today + REVIEW_DUE_WITHIN),
+            ),
+            overdue=Count(
+                "patient_id", distinct=True, filter=reviewed & Q(next_review_on__lt=today)
+            ),
+            not_shared=Count(
+                "pk", filter=Q(status=CarePlan.Status.RATIFIED, ratified_at__lt=share_by)
+            ),
+        )
+    )
+    return PlanCounts(counts["due"], counts["overdue"], counts["not_shared"])
 
 
 def reviews_due_for_lead(*, user, today: dt.date | None = None):

@@ -30,19 +30,14 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from careplans.models import CarePlan
-from careplans.plan_selectors import SHARE_WITHIN, plans_needing_attention
+from careplans.plan_selectors import plan_counts
 from mdtcare.accounts.models import Membership, Organisation, User
 from mdtcare.core.gate import get_visible_or_404, network_ids_of
 from meetings.models import Action, Meeting
 from meetings.selectors import actions_with_overdue
 from patients.models import Patient
 from patients.selectors import (
-    REVIEW_DUE,
-    REVIEW_OVERDUE,
-    RegisterFilters,
     patient_search_filter,
-    register_rows,
     triage_queue,
 )
 
@@ -433,43 +428,29 @@ def agendas_to_publish(*, user, today: dt.date | None = None) -> QuerySet:
     )
 
 
-def plans_ratified_not_shared(*, user, today: dt.date | None = None) -> QuerySet:
-    """Of the care plans needing attention (``plans_needing_attention``),
-    those ratified more than 14 days ago and still not shared with the
-    person: its "Ratified but not shared" reason, as a condition."""
-    today = _today(today)
-    return plans_needing_attention(user=user, today=today).filter(
-        status=CarePlan.Status.RATIFIED, ratified_at__date__lt=today - SHARE_WITHIN
-    )
-
-
 def navigator_dashboard(*, user, today: dt.date | None = None, network_ids=None) -> DashboardCounts:
     """The counts of the navigator's Today page for the user's networks, in
-    five queries however much there is:
+    four queries however much there is:
 
     - overdue actions (the worklist's overdue section);
-    - care plan reviews due within 14 days and overdue (the register's
-      review filter: the plan in force of an open episode, by the rule of
-      ``careplans.plan_selectors``);
     - referrals awaiting triage (the triage queue);
     - agendas to publish (scheduled meetings in the next 14 days whose
       agenda is not published);
-    - plans ratified but not shared (from the plans needing attention)."""
+    - of the care plans (``careplans.plan_selectors.plan_counts``): reviews
+      due within 14 days and overdue (the register's review filters), and
+      plans ratified but not shared (the plans needing attention's reason)."""
     today = _today(today)
     overdue = (
         actions_with_overdue(actions_of_networks(user, network_ids), today=today)
         .filter(overdue=True)
         .count()
     )
-    reviews = register_rows(user=user).aggregate(
-        due=Count("pk", filter=RegisterFilters(review=REVIEW_DUE).condition(today)),
-        overdue=Count("pk", filter=RegisterFilters(review=REVIEW_OVERDUE).condition(today)),
-    )
+    plans = plan_counts(user=user, today=today)
     return DashboardCounts(
         overdue_actions=overdue,
-        reviews_due=reviews["due"],
-        reviews_overdue=reviews["overdue"],
+        reviews_due=plans.reviews_due,
+        reviews_overdue=plans.reviews_overdue,
         referrals_waiting=triage_queue(user=user).count(),
         agendas_to_publish=agendas_to_publish(user=user, today=today).count(),
-        plans_not_shared=plans_ratified_not_shared(user=user, today=today).count(),
+        plans_not_shared=plans.not_shared,
     )
