@@ -125,6 +125,7 @@ ROUTES: dict[str, Route] = dict(
         # One object's page or endpoint.
         _route("patients:detail", 23, "detail", obj="patient"),
         _route("patients:emergency_record", 21, "detail", obj="emergency_access"),
+        _route("meetings:action_reassign", 14, "detail", obj="action"),
         _route("careplans:assessment", 13, "detail", obj="assessment"),
         _route("careplans:assessment_print", 13, "detail", obj="assessment"),
         _route("careplans:assessment_check", 13, "detail", obj="draft_assessment"),

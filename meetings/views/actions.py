@@ -29,10 +29,8 @@ from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.safestring import mark_safe
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from careplans.plan_forms import (
     OrganisationChoiceField,
@@ -157,18 +155,15 @@ class ActionCreateForm(forms.Form):
 @dataclass(frozen=True)
 class Row:
     """One action as a worklist shows it, with the buttons the user gets
-    (the services check again) and, for Reassign, who it can be given to."""
+    (the services check again). Who it can be reassigned to is asked for
+    when Reassign is opened (``action_reassign``'s form), not sent with
+    every row: a network has hundreds of people."""
 
     action: Action
     due: str  # "overdue", "soon" (due this week) or ""
     may_start: bool
     may_complete: bool
     may_manage: bool
-    # Reassign's <option>s, written once per network for every row of it (a
-    # network has hundreds of people: a template loop per row was most of
-    # the page's time).
-    people_options: str = ""
-    organisation_options: str = ""
 
     @property
     def owner_inactive(self) -> bool:
@@ -180,13 +175,6 @@ class Row:
         return discussion.item.meeting if discussion is not None else None
 
 
-OPTION = '<option value="{}">{}</option>'
-
-
-def _person_label(person: User) -> str:
-    return person.get_full_name() or person.username
-
-
 def _roles(request) -> dict:
     """The user's role in each of their networks (the header's memberships:
     no query)."""
@@ -194,40 +182,10 @@ def _roles(request) -> dict:
 
 
 def _rows(request, actions: list[Action]) -> list[Row]:
-    """The rows, with the owner choices of the networks where the user may
-    reassign (two queries, or none)."""
+    """The rows, with the buttons each gets (no query)."""
     roles = _roles(request)
     today = timezone.localdate()
     user = request.user
-    manageable = {
-        action.pk
-        for action in actions
-        if action.status in services.STILL_TO_DO
-        and services.may_manage(
-            role=roles.get(action.patient.practice.network_id), action=action, user=user
-        )
-    }
-    choices = (
-        selectors.owner_choices(
-            network_ids={a.patient.practice.network_id for a in actions if a.pk in manageable}
-        )
-        if manageable
-        else None
-    )
-    options: dict = {}  # network id -> (people [(pk, <option>)], organisations' <option>s)
-
-    def options_of(network_id):
-        if network_id not in options:
-            people, organisations = choices.for_network(network_id)
-            options[network_id] = (
-                [
-                    (person.pk, format_html(OPTION, person.pk, _person_label(person)))
-                    for person in people
-                ],
-                format_html_join("", OPTION, ((o.pk, o.name) for o in organisations)),
-            )
-        return options[network_id]
-
     rows = []
     for action in actions:
         still_to_do = action.status in services.STILL_TO_DO
@@ -236,24 +194,16 @@ def _rows(request, actions: list[Action]) -> list[Row]:
             due = "overdue"
         elif still_to_do and action.due_on <= today + selectors.WEEK:
             due = "soon"
-        people_options = organisation_options = ""
-        if action.pk in manageable:
-            people, organisation_options = options_of(action.patient.practice.network_id)
-            # Everyone but the owner it has now. Each option is format_html's
-            # already: joined as they are (format_html_join would format every
-            # option of every row again, a network's hundreds times 25 rows).
-            people_options = mark_safe(  # noqa: S308  # nosec B308 B703 # format_html output only
-                "".join(html for pk, html in people if pk != action.owner_id)
-            )
         rows.append(
             Row(
                 action=action,
                 due=due,
                 may_start=action.status == Action.Status.OPEN,
                 may_complete=still_to_do,
-                may_manage=action.pk in manageable,
-                people_options=people_options,
-                organisation_options=organisation_options,
+                may_manage=still_to_do
+                and services.may_manage(
+                    role=roles.get(action.patient.practice.network_id), action=action, user=user
+                ),
             )
         )
     return rows
@@ -466,8 +416,50 @@ def action_complete(request, action_id):
     return _change(request, action_id, "complete", CompleteForm, change)
 
 
-@require_POST
+def _reassign_form(request, action_id):
+    """Who the action can go to: the people and teams of its person's
+    network, with a note. Without JavaScript a page of its own (from the
+    row's Reassign link); with htmx the form alone, inside the row's
+    Reassign. Sent, it is the row's button (``_change``)."""
+    action = selectors.action_get_for_user(user=request.user, action_id=action_id)
+    network_id = action.patient.practice.network_id
+    role = _roles(request).get(network_id)
+    if not services.may_manage(role=role, action=action, user=request.user):
+        raise PermissionDenied(services.NOT_A_MANAGER)
+    if action.status not in services.STILL_TO_DO:
+        raise PermissionDenied(
+            f"This action is {action.get_status_display().lower()}: it cannot be reassigned."
+        )
+    access_record(
+        request=request,
+        what="action.reassign_form",
+        patient_ids=[action.patient_id],
+        network_ids={network_id},
+    )
+    kind, path = _back(request, ChangeForm(request.GET))
+    people, organisations = selectors.owner_choices(network_ids={network_id}).for_network(
+        network_id
+    )
+    return render(
+        request,
+        "meetings/actions/_reassign_form.html"
+        if request.htmx
+        else "meetings/actions/reassign.html",
+        {
+            "row": Row(action, "", False, False, True),
+            "kind": kind,
+            "list_path": path,
+            "people": [person for person in people if person.pk != action.owner_id],
+            "organisations": organisations,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
 def action_reassign(request, action_id):
+    if request.method == "GET":
+        return _reassign_form(request, action_id)
+
     def change(form, action):
         data = form.cleaned_data
         changed = services.action_reassign(

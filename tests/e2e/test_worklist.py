@@ -155,6 +155,9 @@ def test_the_owner_sees_it_done_and_the_team_sections(page, look_at, overdue_act
     # She opens Reassign to see who it can go to, then starts it instead.
     row = page.locator(f"#action-{overdue_action.pk}")
     row.locator("summary").filter(has_text="Reassign").click()
+    # Who it can go to is fetched as it opens.
+    expect(row.get_by_label("To a person")).to_be_visible()
+    expect(row.get_by_label("Or a team")).to_be_visible()
     look_at(page, "my-actions-reassign-open")
     page.reload()  # without axe-core's leftovers (see above)
     row.get_by_role("button", name="Start").click()
@@ -184,3 +187,39 @@ def test_without_javascript_start_is_a_plain_form(page_without_js, overdue_actio
     overdue_action.refresh_from_db()
     assert overdue_action.status == Action.Status.IN_PROGRESS
     page.screenshot(path=str(SCREENSHOTS / "worklist-without-js.png"), full_page=True)
+
+
+def test_the_navigator_reassigns_from_the_row(page, look_at, overdue_action):
+    log_in(page, "navigator")
+    page.goto("/actions/?section=overdue&q=" + overdue_action.patient.nhs_number)
+    row = page.locator(f"#action-{overdue_action.pk}")
+    row.locator("summary").filter(has_text="Reassign").click()
+
+    row.get_by_label("To a person").select_option(label="Sophie Clarke")
+    row.get_by_label("Note for the new owner (optional)").fill("Grace is on leave")
+    row.get_by_role("button", name="Reassign").click()
+
+    expect(page.get_by_role("status")).to_contain_text("the action has been given to Sophie")
+    look_at(page, "worklist-reassigned")
+    overdue_action.refresh_from_db()
+    assert overdue_action.owner.username == "navigator"
+
+
+def test_without_javascript_reassign_opens_its_own_page(page_without_js, overdue_action):
+    page = page_without_js
+    page.set_default_timeout(15_000)
+    log_in(page, "navigator")
+    page.goto("/actions/?section=overdue&q=" + overdue_action.patient.nhs_number)
+    row = page.locator(f"#action-{overdue_action.pk}")
+    row.locator("summary").filter(has_text="Reassign").click()
+    row.get_by_role("link", name="Choose who to give it to").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Reassign the action")
+    page.get_by_label("To a person").select_option(label="Sophie Clarke")
+    page.get_by_role("button", name="Reassign").click()
+
+    expect(page.get_by_text("the action has been given to Sophie Clarke")).to_be_visible()
+    assert page.url.endswith("/actions/?section=overdue&q=" + overdue_action.patient.nhs_number)
+    page.screenshot(path=str(SCREENSHOTS / "reassign-without-js.png"), full_page=True)
+    overdue_action.refresh_from_db()
+    assert overdue_action.owner.username == "navigator"

@@ -29,10 +29,10 @@ WHAT = "Ask the falls team about a pendant alarm"
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 # Pinned query counts: the same at 1 action as at 30 (tests below).
-WORKLIST_QUERIES = 16
-MY_ACTIONS_QUERIES = 15
+WORKLIST_QUERIES = 14
+MY_ACTIONS_QUERIES = 13
 BUTTON_QUERIES = 18
-BUTTON_HTMX_QUERIES = 23
+BUTTON_HTMX_QUERIES = 21
 DASHBOARD_QUERIES = 11
 
 
@@ -161,7 +161,7 @@ def test_my_actions_show_mine_and_my_teams_only(client, member, matron, team, pr
     assert str(hers.patient) not in response.text
     assert _patients_of(_event(what="actions.mine")) == {mine.patient_id, teams.patient_id}
     # The owner of an action (and a member of its team) may reassign and cancel it.
-    assert response.text.count('name="owner_organisation"') == 2
+    assert response.text.count("Choose who to give it to") == 2
 
 
 def test_a_deactivated_owner_shows_as_unassigned_with_a_closed_account(
@@ -290,6 +290,85 @@ def test_reassigning_to_someone_outside_the_network_says_so(
 
     assert "Choose a member of this person's network" in _messages(response)[0]
     assert Action.objects.get(pk=action.pk).owner == matron
+
+
+def test_the_reassign_form_lists_the_networks_people_and_teams_on_a_page_of_its_own(
+    client, navigator, matron, chair, outsider, practice_a, team
+):
+    action = make(practice_a, owner=matron)
+    client.force_login(navigator)
+    url = reverse("meetings:action_reassign", args=[action.pk])
+
+    page = client.get(url, {"list": "worklist", "next": reverse("meetings:worklist")})
+
+    assert page.status_code == 200
+    assert "<h1>Reassign the action</h1>" in page.text
+    assert f'<option value="{chair.pk}">' in page.text
+    assert f'<option value="{matron.pk}">' not in page.text  # it is hers already
+    assert f'<option value="{outsider.pk}">' not in page.text  # another network's
+    assert f'<option value="{team.pk}">{team.name}</option>' in page.text
+    assert f'href="{reverse("meetings:worklist")}"' in page.text  # back to the list
+    assert 'name="list" value="worklist"' in page.text
+    assert _patients_of(_event(what="action.reassign_form")) == {action.patient_id}
+
+
+def test_with_htmx_the_reassign_form_comes_alone_and_answers_into_the_list(
+    client, navigator, matron, practice_a
+):
+    action = make(practice_a, owner=matron)
+    client.force_login(navigator)
+
+    fragment = client.get(
+        reverse("meetings:action_reassign", args=[action.pk]), {"list": "worklist"}, **HTMX
+    )
+
+    assert fragment.status_code == 200
+    assert "<html" not in fragment.text
+    assert 'hx-target="#action-list"' in fragment.text
+    assert 'name="owner"' in fragment.text and 'name="owner_organisation"' in fragment.text
+
+
+def test_the_worklist_sends_no_ones_names_for_reassign_until_it_is_opened(
+    client, navigator, matron, chair, practice_a
+):
+    make(practice_a, owner=matron)
+    client.force_login(navigator)
+
+    page = client.get(reverse("meetings:worklist"))
+
+    assert "Choose who to give it to" in page.text
+    assert 'id="reassign-owner-' not in page.text
+    assert page.text.count(f'<option value="{chair.pk}">') == 1  # the owner filter's
+
+
+@pytest.mark.parametrize(
+    ("persona", "status", "said"),
+    [
+        ("matron", 403, "may reassign or cancel an action"),  # not hers, not a manager
+        ("outsider", 404, ""),
+    ],
+)
+def test_the_reassign_form_is_refused_to_who_may_not_reassign(
+    client, personas, chair, practice_a, persona, status, said
+):
+    action = make(practice_a, owner=chair)
+    client.force_login(getattr(personas, persona))
+
+    response = client.get(reverse("meetings:action_reassign", args=[action.pk]))
+
+    assert response.status_code == status
+    assert said in response.text
+    assert f'<option value="{chair.pk}">' not in response.text
+
+
+def test_a_done_action_has_no_reassign_form(client, navigator, matron, practice_a):
+    action = make(practice_a, owner=matron, status=Action.Status.DONE)
+    client.force_login(navigator)
+
+    response = client.get(reverse("meetings:action_reassign", args=[action.pk]))
+
+    assert response.status_code == 403
+    assert "This action is done: it cannot be reassigned." in response.text
 
 
 def test_a_role_that_may_not_cancel_gets_403_with_the_reason(client, matron, chair, practice_a):

@@ -179,6 +179,8 @@ SHOWS_PATIENTS: dict[str, tuple[str, ...]] = {
     "meetings:worklist": ("action",),
     "meetings:my_actions": ("action",),
     "meetings:action_create": ("patient",),
+    # Who the action can go to, opened from its row's Reassign.
+    "meetings:action_reassign": ("action",),
     "action-list": ("action",),
     "action-detail": ("action",),
     # A notification names the person it is about.
