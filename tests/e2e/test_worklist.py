@@ -173,26 +173,31 @@ def test_the_owner_sees_it_done_and_the_team_sections(page, look_at, overdue_act
     look_at(page, "action-new")
 
 
+def _navigator_opens_the_overdue_row(page, action):
+    """The navigator's worklist, overdue section, searched to the action's
+    person: the action's row, and the list's address."""
+    log_in(page, "navigator")
+    listed = "/actions/?section=overdue&q=" + action.patient.nhs_number
+    page.goto(listed)
+    return page.locator(f"#action-{action.pk}"), listed
+
+
 def test_without_javascript_start_is_a_plain_form(page_without_js, overdue_action):
     # Screenshots only: axe-core is a script, and scripts are off here.
     page = page_without_js
     page.set_default_timeout(15_000)
-    log_in(page, "navigator")
-    page.goto("/actions/?section=overdue&q=" + overdue_action.patient.nhs_number)
-    row = page.locator(f"#action-{overdue_action.pk}")
+    row, listed = _navigator_opens_the_overdue_row(page, overdue_action)
     row.get_by_role("button", name="Start").click()
 
     expect(page.get_by_text("the action is in progress")).to_be_visible()
-    assert page.url.endswith("/actions/?section=overdue&q=" + overdue_action.patient.nhs_number)
+    assert page.url.endswith(listed)
     overdue_action.refresh_from_db()
     assert overdue_action.status == Action.Status.IN_PROGRESS
     page.screenshot(path=str(SCREENSHOTS / "worklist-without-js.png"), full_page=True)
 
 
 def test_the_navigator_reassigns_from_the_row(page, look_at, overdue_action):
-    log_in(page, "navigator")
-    page.goto("/actions/?section=overdue&q=" + overdue_action.patient.nhs_number)
-    row = page.locator(f"#action-{overdue_action.pk}")
+    row, _ = _navigator_opens_the_overdue_row(page, overdue_action)
     row.locator("summary").filter(has_text="Reassign").click()
 
     row.get_by_label("To a person").select_option(label="Sophie Clarke")
@@ -208,9 +213,7 @@ def test_the_navigator_reassigns_from_the_row(page, look_at, overdue_action):
 def test_without_javascript_reassign_opens_its_own_page(page_without_js, overdue_action):
     page = page_without_js
     page.set_default_timeout(15_000)
-    log_in(page, "navigator")
-    page.goto("/actions/?section=overdue&q=" + overdue_action.patient.nhs_number)
-    row = page.locator(f"#action-{overdue_action.pk}")
+    row, listed = _navigator_opens_the_overdue_row(page, overdue_action)
     row.locator("summary").filter(has_text="Reassign").click()
     row.get_by_role("link", name="Choose who to give it to").click()
 
@@ -219,7 +222,7 @@ def test_without_javascript_reassign_opens_its_own_page(page_without_js, overdue
     page.get_by_role("button", name="Reassign").click()
 
     expect(page.get_by_text("the action has been given to Sophie Clarke")).to_be_visible()
-    assert page.url.endswith("/actions/?section=overdue&q=" + overdue_action.patient.nhs_number)
+    assert page.url.endswith(listed)
     page.screenshot(path=str(SCREENSHOTS / "reassign-without-js.png"), full_page=True)
     overdue_action.refresh_from_db()
     assert overdue_action.owner.username == "navigator"
