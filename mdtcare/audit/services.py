@@ -29,7 +29,7 @@ def access_record(
     caller's transaction if there is one, with the role the user holds in
     the networks the data came from as the reason it was allowed; or, for
     a record opened by emergency access (``emergency``, the user's
-    ``EmergencyAccess`` in force), the reason they gave.
+    ``EmergencyAccess`` in force, or a list of them), the reasons they gave.
     """
     if getattr(request, "_mdtcare_access_event", None) is not None:
         raise AccessAlreadyRecorded(what)
@@ -38,8 +38,10 @@ def access_record(
     user = request.user
     patient_ids = list(dict.fromkeys(patient_ids))
     if emergency is not None:
+        # One access, or (a list of the user's) several, each with its reason.
+        accesses = emergency if isinstance(emergency, list | tuple) else [emergency]
         roles = [("", "emergency access")]
-        reason = f"emergency access: {emergency.reason}"
+        reason = "emergency access: " + "; ".join(dict.fromkeys(a.reason for a in accesses))
     else:
         roles = membership_roles(request=request, network_ids=set(network_ids))
         reason = "; ".join(f"member of {name} as {role}" for name, role in roles) or (

@@ -48,7 +48,7 @@ def emergency_access_start(request):
             request=request,
             what="patient.emergency_list",
             patient_ids=[access.patient_id for access in in_force],
-            emergency=in_force[0],
+            emergency=in_force,
         )
     return render(
         request,

@@ -235,15 +235,21 @@ def test_no_one_else_can_use_someone_elses_access(client, outsider, matron, pers
     assert not access.ended_early
 
 
-def test_the_start_page_lists_their_access_in_force(client, outsider, person):
+def test_the_start_page_lists_their_access_in_force(client, outsider, person, practice_a):
     client.force_login(outsider)
     _open(client, person)
+    other = PatientFactory(practice=practice_a, given_name="Bo", family_name="Rhee")
+    _open(client, other, reason="Called by the ambulance crew about a second fall at home")
 
     page = client.get(reverse("patients:emergency_access"))
 
     assert "Your emergency access now" in page.text
-    assert "QUINT, Ada" in page.text
-    assert AccessEvent.objects.get(what="patient.emergency_list").emergency
+    assert "QUINT, Ada" in page.text and "RHEE, Bo" in page.text
+    event = AccessEvent.objects.get(what="patient.emergency_list")
+    assert event.emergency
+    assert set(event.patients.values_list("patient_id", flat=True)) == {person.pk, other.pk}
+    # Why each was allowed: both reasons.
+    assert REASON in event.reason and "second fall at home" in event.reason
 
 
 def test_the_admins_of_the_persons_network_see_it_on_their_home_page(
